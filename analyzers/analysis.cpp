@@ -1,0 +1,84 @@
+#include "teye/analyzers/analysis.h"
+
+#include "teye/analyzers/gpu_timeline.h"
+#include "teye/analyzers/step_windows.h"
+
+namespace teye {
+
+Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& options) {
+  TraceAnalysis a;
+  const TraceInfo& info = trace.info();
+  a.file = info.path;
+  a.producer = info.producer;
+  a.format = info.format;
+  a.gzip = info.gzip;
+  a.vendor = info.vendor;
+  a.rank = trace.distributed().rank;
+  a.world_size = trace.distributed().world_size;
+  a.backend = trace.distributed().backend;
+  a.read = trace.stats();
+  a.model_events = static_cast<int64_t>(trace.gpu_ops().size() + trace.host_slices().size() +
+                                        trace.counters().size() + trace.memory_events().size() +
+                                        trace.instants().size() + trace.flows().size() +
+                                        trace.gpu_annotations().size());
+
+  auto steps = DetectSteps(trace, options.steps);
+  if (!steps.ok()) return steps.error();
+  a.steps = std::move(steps.value());
+  StepWindows windows(a.steps);
+  a.complete_steps = windows.count();
+  a.mean_step_ms = a.steps.duration_ms.mean;
+
+  KernelClassifier builtin;
+  const KernelClassifier& classifier = options.classifier ? *options.classifier : builtin;
+  const std::vector<KernelClass> classes = classifier.ClassifyTrace(trace);
+  const std::vector<DeviceTimeline> timelines = BuildDeviceTimelines(trace, classes);
+  a.has_gpu_activity = !timelines.empty();
+
+  a.breakdown = ComputeBreakdown(trace, a.steps, timelines);
+  a.primary_device = a.breakdown.primary_device;
+  for (const DeviceBreakdown& d : a.breakdown.devices) {
+    DeviceSummary s;
+    s.device = d.device;
+    if (const DeviceInfo* info_dev = trace.FindDevice(d.device)) s.name = info_dev->name;
+    if (d.total_duration > 0) {
+      s.gpu_utilization = static_cast<double>(d.kernel_ns) / d.total_duration;
+      s.gpu_busy = static_cast<double>(d.busy_ns) / d.total_duration;
+    }
+    for (const DeviceTimeline& t : timelines)
+      if (t.device == d.device) s.kernel_count = t.kernel_count;
+    if (d.device == a.primary_device) {
+      a.gpu_utilization = s.gpu_utilization;
+      a.gpu_busy = s.gpu_busy;
+    }
+    a.devices.push_back(std::move(s));
+  }
+  if (const DeviceBreakdown* p = a.breakdown.Primary(); p && !p->steps.empty()) {
+    const double n = static_cast<double>(p->steps.size());
+    for (size_t c = 0; c < kTimeCategoryCount; ++c) {
+      auto cat = static_cast<TimeCategory>(c);
+      BreakdownShare share{cat, static_cast<double>(p->total[cat]) / kNsPerMs / n,
+                           p->total_duration ? static_cast<double>(p->total[cat]) /
+                                                   static_cast<double>(p->total_duration)
+                                             : 0.0};
+      a.shares.push_back(share);
+    }
+    a.exposed_comm_ms_per_step =
+        static_cast<double>(p->total[TimeCategory::kCommunication]) / kNsPerMs / n;
+  }
+
+  a.kernels = SummarizeKernels(trace, classes, windows, options.top_kernels);
+  a.memcpy = SummarizeMemcpy(trace, windows);
+  a.comm = SummarizeCommunication(trace, classes, windows);
+  a.temporal = ComputeHtaTemporal(trace);
+
+  if (!a.has_gpu_activity)
+    a.notes.push_back(
+        "no GPU activity in this trace (no kernels, memcpy or memset): it was "
+        "recorded without CUDA activities, or on a CPU-only rank");
+  for (const std::string& w : a.steps.warnings)
+    a.notes.push_back(w);
+  return a;
+}
+
+}  // namespace teye

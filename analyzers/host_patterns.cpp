@@ -1,0 +1,107 @@
+#include "teye/analyzers/host_patterns.h"
+
+#include <cctype>
+
+namespace teye {
+namespace {
+
+bool ContainsNoCase(std::string_view hay, std::string_view needle) {
+  if (needle.size() > hay.size()) return false;
+  for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
+    size_t j = 0;
+    while (j < needle.size() && std::tolower(static_cast<unsigned char>(hay[i + j])) == needle[j])
+      ++j;
+    if (j == needle.size()) return true;
+  }
+  return false;
+}
+
+bool StartsWithAny(std::string_view s, std::initializer_list<std::string_view> prefixes) {
+  for (auto p : prefixes)
+    if (s.starts_with(p)) return true;
+  return false;
+}
+
+bool EqualsAny(std::string_view s, std::initializer_list<std::string_view> names) {
+  for (auto n : names)
+    if (s == n) return true;
+  return false;
+}
+
+// Strip the `_v2`, `_ptds`, `_ptsz` suffixes driver/runtime entry points carry.
+std::string_view BaseApiName(std::string_view name) {
+  for (std::string_view suffix : {"_v2", "_v3", "_ptds", "_ptsz"})
+    if (name.ends_with(suffix)) name.remove_suffix(suffix.size());
+  if (name.ends_with("_v2")) name.remove_suffix(3);
+  return name;
+}
+
+}  // namespace
+
+bool IsDataLoaderNext(const Trace& trace, RowIndex slice) {
+  const HostSliceTable& h = trace.host_slices();
+  if (h.kind[slice] == HostSliceKind::kDataLoader) return true;
+  std::string_view name = trace.str(h.name[slice]);
+  return name.starts_with("enumerate(DataLoader)");
+}
+
+bool IsInputSlice(const Trace& trace, RowIndex slice) {
+  const HostSliceTable& h = trace.host_slices();
+  HostSliceKind kind = h.kind[slice];
+  if (kind == HostSliceKind::kDataLoader || kind == HostSliceKind::kIo) return true;
+  if (kind != HostSliceKind::kUserAnnotation && kind != HostSliceKind::kCpuOp &&
+      kind != HostSliceKind::kPythonFunction)
+    return false;
+  std::string_view name = trace.str(h.name[slice]);
+  if (name.starts_with("enumerate(DataLoader)")) return true;
+  if (kind == HostSliceKind::kPythonFunction)
+    return ContainsNoCase(name, "torch/utils/data/dataloader.py");
+  for (std::string_view word :
+       {"dataloader", "data_load", "dataload", "load_batch", "wait_for_batch", "next_batch",
+        "get_batch", "fetch_batch", "batch_to_gpu", "input_pipeline"})
+    if (ContainsNoCase(name, word)) return true;
+  return false;
+}
+
+bool IsSyncCall(std::string_view name, HostSliceKind kind) {
+  if (kind == HostSliceKind::kCpuOp) {
+    return EqualsAny(
+        name, {"aten::item", "aten::_local_scalar_dense", "aten::nonzero", "aten::is_nonzero",
+               "aten::equal", "aten::masked_select", "aten::_unique2", "aten::unique_consecutive"});
+  }
+  if (kind != HostSliceKind::kRuntime && kind != HostSliceKind::kDriver) return false;
+  std::string_view n = BaseApiName(name);
+  if (n.ends_with("Synchronize")) return true;  // cuda/hip Device/Stream/Event/Ctx Synchronize
+  return EqualsAny(n, {"cudaMemcpy",
+                       "cudaMemcpy2D",
+                       "cudaMemcpy3D",
+                       "cudaMemcpyToSymbol",
+                       "cudaMemcpyFromSymbol",
+                       "cudaMemset",
+                       "cudaMemset2D",
+                       "cudaFree",
+                       "cudaFreeHost",
+                       "cudaHostUnregister",
+                       "cuMemcpyDtoH",
+                       "cuMemcpyHtoD",
+                       "cuMemcpyDtoD",
+                       "cuMemcpy",
+                       "cuMemFree",
+                       "cuMemFreeHost",
+                       "hipMemcpy",
+                       "hipMemcpyWithStream",
+                       "hipMemset",
+                       "hipFree",
+                       "hipMemcpyDtoH",
+                       "hipMemcpyHtoD"});
+}
+
+bool IsLaunchCall(std::string_view name) {
+  return StartsWithAny(name,
+                       {"cudaLaunch", "cuLaunch", "hipLaunch", "hipExtLaunch", "hipModuleLaunch",
+                        "hipExtModuleLaunch", "cudaGraphLaunch", "cuGraphLaunch", "hipGraphLaunch",
+                        "cudaMemcpyAsync", "cudaMemsetAsync", "cuMemcpyAsync", "cuMemcpyHtoDAsync",
+                        "cuMemcpyDtoHAsync", "cuMemsetD", "hipMemcpyAsync", "hipMemsetAsync"});
+}
+
+}  // namespace teye

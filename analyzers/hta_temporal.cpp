@@ -1,0 +1,106 @@
+#include "teye/analyzers/hta_temporal.h"
+
+#include <algorithm>
+#include <regex>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "teye/analyzers/interval_set.h"
+
+namespace teye {
+namespace {
+
+// HTA's non-compute kernel names, matched at the start of the name (Python re.match).
+const std::regex& NonComputePattern() {
+  static const std::regex re(
+      "(^nccl)|(.*Memcpy)|(.*Memset)|(.*dma)|(^.*Sync)|(^Stream Wait Event)|"
+      "(cuda.*LaunchKernel)|(^runFunction)|(^hip)|(^job_exe)|(^packet)|(^pe_exe)|"
+      "(^cpum_exe_subgraph)|(^hccl)|(^collective_subgraph_execution)",
+      std::regex::ECMAScript | std::regex::optimize);
+  return re;
+}
+
+// Floor/ceil of (ns - zero) / unit without overflow or rounding toward zero.
+int64_t FloorDiv(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+int64_t CeilDiv(int64_t a, int64_t b) {
+  return -FloorDiv(-a, b);
+}
+
+}  // namespace
+
+TemporalBreakdown ComputeHtaTemporal(const Trace& trace) {
+  TemporalBreakdown out;
+  const GpuOpTable& g = trace.gpu_ops();
+  const HostSliceTable& h = trace.host_slices();
+  const TimeNs unit = trace.info().file_time_unit_ns;
+  const TimeNs zero = trace.info().file_time_zero_ns;
+
+  // With two or more distinct ProfilerStep#N, HTA keeps only kernels and memory ops whose
+  // launch (by correlation id) started before the last step started.
+  std::unordered_set<StringId> step_names;
+  TimeNs last_step_start = INT64_MIN;
+  for (size_t i = 0; i < h.size(); ++i) {
+    if (!trace.str(h.name[i]).starts_with("ProfilerStep#")) continue;
+    step_names.insert(h.name[i]);
+    last_step_start = std::max(last_step_start, h.start_ns[i]);
+  }
+  const bool filter = step_names.size() >= 2;
+  out.dropped_last_step = filter;
+  std::unordered_set<int64_t> early_correlations;
+  if (filter) {
+    for (size_t i = 0; i < h.size(); ++i) {
+      switch (h.kind[i]) {
+        case HostSliceKind::kCpuOp:
+        case HostSliceKind::kRuntime:
+        case HostSliceKind::kDriver:
+        case HostSliceKind::kUserAnnotation:
+        case HostSliceKind::kPythonFunction:
+          if (h.start_ns[i] < last_step_start) early_correlations.insert(h.correlation[i]);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  std::vector<Interval> all, compute;
+  TimeNs first = INT64_MAX, last = INT64_MIN;
+  std::unordered_map<StringId, bool> non_compute_name;
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (g.stream[i] == -1) continue;
+    if (filter) {
+      if (g.kind[i] == GpuOpKind::kSync) continue;
+      if (!early_correlations.count(g.correlation[i])) continue;
+    }
+    // Times in the file's unit: starts rounded up, ends rounded down.
+    TimeNs s = CeilDiv(g.start_ns[i] - zero, unit);
+    TimeNs e = FloorDiv(g.end_ns[i] - zero, unit);
+    ++out.events;
+    first = std::min(first, s);
+    last = std::max(last, e);
+    all.push_back({s, e});
+    auto [it, inserted] = non_compute_name.emplace(g.name[i], false);
+    if (inserted) {
+      std::string_view n = trace.str(g.name[i]);
+      it->second = std::regex_search(n.begin(), n.end(), NonComputePattern(),
+                                     std::regex_constants::match_continuous);
+    }
+    if (!it->second) compute.push_back({s, e});
+  }
+  if (out.events == 0 || last <= first) return out;
+  out.has_gpu_events = true;
+  out.span = static_cast<double>(last - first);
+  const double busy = static_cast<double>(IntervalSet::Union(std::move(all)).Length());
+  out.idle = out.span - busy;
+  out.compute = static_cast<double>(IntervalSet::Union(std::move(compute)).Length());
+  out.non_compute = out.span - out.compute - out.idle;
+  out.idle_pct = 100.0 * out.idle / out.span;
+  out.compute_pct = 100.0 * out.compute / out.span;
+  out.non_compute_pct = 100.0 * out.non_compute / out.span;
+  return out;
+}
+
+}  // namespace teye

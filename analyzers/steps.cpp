@@ -1,0 +1,262 @@
+#include "teye/analyzers/steps.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <regex>
+#include <unordered_map>
+
+#include "teye/analyzers/host_patterns.h"
+
+namespace teye {
+namespace {
+
+constexpr std::string_view kProfilerStepPrefix = "ProfilerStep#";
+
+struct Marker {
+  RowIndex row;
+  TimeNs start;
+  TimeNs end;
+};
+
+// Top-level matches per thread: a matching slice inside another matching slice on the same
+// thread is part of that step, not a step of its own. Returns the markers of the thread with
+// the most of them, sorted by start.
+std::vector<Marker> PickMarkers(const Trace& trace, const std::vector<RowIndex>& rows) {
+  const HostSliceTable& h = trace.host_slices();
+  std::vector<bool> is_marker(h.size(), false);
+  for (RowIndex r : rows)
+    is_marker[r] = true;
+  std::unordered_map<ThreadIndex, std::vector<Marker>> by_thread;
+  for (RowIndex r : rows) {
+    bool nested = false;
+    for (RowIndex p = h.parent[r]; p != kNoRow && !nested; p = h.parent[p])
+      nested = is_marker[p];
+    if (!nested) by_thread[h.thread[r]].push_back({r, h.start_ns[r], h.end_ns[r]});
+  }
+  std::vector<Marker> best;
+  for (auto& [thread, markers] : by_thread)
+    if (markers.size() > best.size()) best = std::move(markers);
+  std::sort(best.begin(), best.end(),
+            [](const Marker& a, const Marker& b) { return a.start < b.start; });
+  return best;
+}
+
+// Extends each step's GPU end over the activity launched inside it (by launch time; GPU ops
+// with no known launch count by their own start).
+void ExtendGpuEnds(const Trace& trace, std::vector<Step>& steps) {
+  const GpuOpTable& g = trace.gpu_ops();
+  const HostSliceTable& h = trace.host_slices();
+  for (Step& s : steps)
+    s.gpu_end = s.cpu_start;
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (g.kind[i] == GpuOpKind::kSync) continue;
+    TimeNs t = g.launch[i] != kNoRow ? h.start_ns[g.launch[i]] : g.start_ns[i];
+    auto it = std::upper_bound(steps.begin(), steps.end(), t,
+                               [](TimeNs x, const Step& s) { return x < s.cpu_start; });
+    if (it == steps.begin()) continue;
+    --it;
+    if (t < it->cpu_end) it->gpu_end = std::max(it->gpu_end, g.end_ns[i]);
+  }
+}
+
+// The profiler stops inside the last step when it is cut short: treat a last step shorter than
+// half the median of the others as incomplete.
+void MarkIncomplete(StepsResult& result) {
+  auto& steps = result.steps;
+  if (steps.size() < 2) return;
+  std::vector<double> others;
+  for (size_t i = 0; i + 1 < steps.size(); ++i)
+    others.push_back(static_cast<double>(steps[i].duration()));
+  double median = Summarize(others).median;
+  Step& last = steps.back();
+  if (static_cast<double>(last.duration()) < 0.5 * median) {
+    last.complete = false;
+    result.warnings.push_back("the last step (" + last.name +
+                              ") is under half the median step time: it was cut short when "
+                              "the profiler stopped and is left out of the statistics");
+  }
+}
+
+int64_t StepNumber(std::string_view name) {
+  if (!name.starts_with(kProfilerStepPrefix)) return -1;
+  int64_t n = 0;
+  bool any = false;
+  for (char c : name.substr(kProfilerStepPrefix.size())) {
+    if (c < '0' || c > '9') break;
+    n = n * 10 + (c - '0');
+    any = true;
+  }
+  return any ? n : -1;
+}
+
+std::vector<Step> StepsFromMarkers(const Trace& trace, const std::vector<Marker>& markers) {
+  std::vector<Step> steps;
+  for (const Marker& m : markers) {
+    Step s;
+    s.index = static_cast<int>(steps.size());
+    s.name = std::string(trace.str(trace.host_slices().name[m.row]));
+    s.number = StepNumber(s.name);
+    s.cpu_start = m.start;
+    s.cpu_end = m.end;
+    steps.push_back(std::move(s));
+  }
+  return steps;
+}
+
+std::pair<TimeNs, TimeNs> ActivityWindow(const Trace& trace) {
+  TimeNs lo = INT64_MAX, hi = INT64_MIN;
+  const GpuOpTable& g = trace.gpu_ops();
+  for (size_t i = 0; i < g.size(); ++i) {
+    lo = std::min(lo, g.start_ns[i]);
+    hi = std::max(hi, g.end_ns[i]);
+  }
+  const HostSliceTable& h = trace.host_slices();
+  for (size_t i = 0; i < h.size(); ++i) {
+    if (h.kind[i] == HostSliceKind::kProfilerSpan || h.kind[i] == HostSliceKind::kOverhead)
+      continue;
+    lo = std::min(lo, h.start_ns[i]);
+    hi = std::max(hi, h.end_ns[i]);
+  }
+  if (lo > hi) return {trace.start_ns(), trace.end_ns()};
+  return {lo, hi};
+}
+
+}  // namespace
+
+std::string_view ToString(StepSource source) {
+  switch (source) {
+    case StepSource::kProfilerStep:
+      return "profiler_step";
+    case StepSource::kRegex:
+      return "step_regex";
+    case StepSource::kDataLoader:
+      return "dataloader";
+    case StepSource::kWholeTrace:
+      return "whole_trace";
+  }
+  return "?";
+}
+
+DistributionStats Summarize(std::vector<double> v) {
+  DistributionStats s;
+  s.count = static_cast<int>(v.size());
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  auto quantile = [&](double q) {
+    double pos = q * static_cast<double>(v.size() - 1);
+    size_t lo = static_cast<size_t>(std::floor(pos));
+    size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+  };
+  s.min = v.front();
+  s.max = v.back();
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  s.median = quantile(0.5);
+  s.p90 = quantile(0.9);
+  double var = 0;
+  for (double x : v)
+    var += (x - s.mean) * (x - s.mean);
+  s.stddev = std::sqrt(var / static_cast<double>(v.size()));
+  return s;
+}
+
+std::vector<const Step*> StepsResult::CompleteSteps() const {
+  std::vector<const Step*> out;
+  for (const Step& s : steps)
+    if (s.complete) out.push_back(&s);
+  return out;
+}
+
+Result<StepsResult> DetectSteps(const Trace& trace, const StepOptions& options) {
+  StepsResult result;
+  const HostSliceTable& h = trace.host_slices();
+
+  // 1. ProfilerStep#N on the host.
+  std::vector<RowIndex> rows;
+  for (size_t i = 0; i < h.size(); ++i)
+    if (trace.str(h.name[i]).starts_with(kProfilerStepPrefix))
+      rows.push_back(static_cast<RowIndex>(i));
+  std::vector<Marker> markers = PickMarkers(trace, rows);
+  if (!markers.empty()) {
+    result.source = StepSource::kProfilerStep;
+    result.steps = StepsFromMarkers(trace, markers);
+  }
+
+  // 2. --step-regex over annotations.
+  if (result.steps.empty() && !options.step_regex.empty()) {
+    std::regex re;
+    try {
+      re = std::regex(options.step_regex, std::regex::ECMAScript | std::regex::optimize);
+    } catch (const std::regex_error& e) {
+      return Error{"--step-regex '" + options.step_regex + "' is not a valid regex: " + e.what()};
+    }
+    rows.clear();
+    std::unordered_map<StringId, bool> matches;
+    for (size_t i = 0; i < h.size(); ++i) {
+      if (h.kind[i] != HostSliceKind::kUserAnnotation && h.kind[i] != HostSliceKind::kCpuOp &&
+          h.kind[i] != HostSliceKind::kDataLoader)
+        continue;
+      auto [it, inserted] = matches.emplace(h.name[i], false);
+      if (inserted) {
+        std::string_view n = trace.str(h.name[i]);
+        it->second = std::regex_search(n.begin(), n.end(), re);
+      }
+      if (it->second) rows.push_back(static_cast<RowIndex>(i));
+    }
+    markers = PickMarkers(trace, rows);
+    if (!markers.empty()) {
+      result.source = StepSource::kRegex;
+      result.steps = StepsFromMarkers(trace, markers);
+    } else {
+      result.warnings.push_back("--step-regex '" + options.step_regex + "' matched no annotation");
+    }
+  }
+
+  // 3. DataLoader iterations: each `__next__` starts a step that lasts until the next one.
+  if (result.steps.empty()) {
+    rows.clear();
+    for (size_t i = 0; i < h.size(); ++i)
+      if (IsDataLoaderNext(trace, static_cast<RowIndex>(i)))
+        rows.push_back(static_cast<RowIndex>(i));
+    markers = PickMarkers(trace, rows);
+    if (markers.size() >= 2) {
+      result.source = StepSource::kDataLoader;
+      auto [lo, hi] = ActivityWindow(trace);
+      for (size_t i = 0; i < markers.size(); ++i) {
+        Step s;
+        s.index = static_cast<int>(i);
+        s.name = "iteration " + std::to_string(i + 1);
+        s.cpu_start = markers[i].start;
+        s.cpu_end = i + 1 < markers.size() ? markers[i + 1].start : std::max(hi, markers[i].end);
+        result.steps.push_back(std::move(s));
+      }
+      result.warnings.push_back("no ProfilerStep#N annotations: steps are DataLoader iterations");
+    }
+  }
+
+  // 4. The whole trace.
+  if (result.steps.empty()) {
+    result.source = StepSource::kWholeTrace;
+    auto [lo, hi] = ActivityWindow(trace);
+    Step s;
+    s.name = "whole trace";
+    s.cpu_start = lo;
+    s.cpu_end = hi;
+    result.steps.push_back(std::move(s));
+    result.warnings.push_back(
+        "no step markers (ProfilerStep#N, --step-regex, DataLoader iterations): the whole trace "
+        "is treated as one step");
+  }
+
+  ExtendGpuEnds(trace, result.steps);
+  if (result.source != StepSource::kWholeTrace) MarkIncomplete(result);
+
+  std::vector<double> durations;
+  for (const Step& s : result.steps)
+    if (s.complete) durations.push_back(static_cast<double>(s.duration()) / kNsPerMs);
+  result.duration_ms = Summarize(std::move(durations));
+  return result;
+}
+
+}  // namespace teye

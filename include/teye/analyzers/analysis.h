@@ -1,0 +1,75 @@
+// Everything teye measures about one trace (one process/rank), computed by running each
+// analyzer once. Reports render a TraceAnalysis; they never compute.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "teye/analyzers/breakdown.h"
+#include "teye/analyzers/hta_temporal.h"
+#include "teye/analyzers/kernel_classes.h"
+#include "teye/analyzers/kernel_stats.h"
+#include "teye/analyzers/steps.h"
+#include "teye/analyzers/transfer_stats.h"
+#include "teye/model/trace.h"
+
+namespace teye {
+
+struct AnalysisOptions {
+  StepOptions steps;
+  size_t top_kernels = 10;
+  const KernelClassifier* classifier = nullptr;  // nullptr: the built-in table
+};
+
+struct DeviceSummary {
+  int device = -1;
+  std::string name;            // from deviceProperties, when present
+  double gpu_utilization = 0;  // |union of kernels| / step time, over complete steps
+  double gpu_busy = 0;         // |union of kernels, memcpy, memset| / step time
+  int64_t kernel_count = 0;
+};
+
+// The breakdown of the primary device as mean milliseconds per step and share of step time.
+struct BreakdownShare {
+  TimeCategory category;
+  double ms_per_step = 0;
+  double share = 0;  // of step time, 0..1
+};
+
+struct TraceAnalysis {
+  // Where the trace came from.
+  std::string file;
+  std::string producer;
+  std::string format;
+  bool gzip = false;
+  GpuVendor vendor = GpuVendor::kUnknown;
+  int rank = -1;
+  int world_size = 0;
+  std::string backend;
+  ReadStats read;
+  int64_t model_events = 0;  // rows in the model
+
+  StepsResult steps;
+  int complete_steps = 0;
+  bool has_gpu_activity = false;
+  std::vector<DeviceSummary> devices;  // devices that ran something
+  int primary_device = -1;
+  double gpu_utilization = 0;  // of the primary device
+  double gpu_busy = 0;
+
+  BreakdownResult breakdown;
+  std::vector<BreakdownShare> shares;  // primary device, every category, in priority order
+  double mean_step_ms = 0;             // mean duration of complete steps
+  double exposed_comm_ms_per_step = 0;
+
+  KernelSummary kernels;
+  MemcpySummary memcpy;
+  CommSummary comm;
+  TemporalBreakdown temporal;
+
+  std::vector<std::string> notes;  // facts the reader of the report should know
+};
+
+Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& options);
+
+}  // namespace teye

@@ -1,0 +1,27 @@
+// What host ranges mean: input pipeline, synchronization, kernel launches. Shared by step
+// detection and idle attribution so both read names the same way. Names are matched as the
+// PyTorch profiler, CUDA/HIP runtimes and teye's collector write them.
+#pragma once
+
+#include <string_view>
+
+#include "teye/model/trace.h"
+
+namespace teye {
+
+// A DataLoader iteration: PyTorch's `enumerate(DataLoader)#...__next__` or a teye collector
+// dataloader range.
+bool IsDataLoaderNext(const Trace& trace, RowIndex slice);
+
+// Waiting for input: DataLoader iterations, teye I/O and dataloader ranges, and annotations
+// named for batch loading (load_batch, wait_for_batch, data_load, ...).
+bool IsInputSlice(const Trace& trace, RowIndex slice);
+
+// Blocks the host until the GPU is done: device/stream/event synchronize, synchronous memcpy
+// and memset, cudaFree, and the PyTorch ops that read a GPU value back (.item(), nonzero).
+bool IsSyncCall(std::string_view name, HostSliceKind kind);
+
+// Runtime/driver calls that put work on a GPU queue.
+bool IsLaunchCall(std::string_view name);
+
+}  // namespace teye

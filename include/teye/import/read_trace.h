@@ -1,0 +1,30 @@
+// Reading traces: one entry point for every supported input. The format is detected from the
+// content (gzip, Chrome trace JSON object or array form), never from the file name.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "teye/model/result.h"
+#include "teye/model/trace.h"
+#include "teye/model/trace_builder.h"
+
+namespace teye {
+
+struct ReadOptions {
+  TimeUnitChoice time_unit = TimeUnitChoice::kAuto;
+  unsigned threads = 0;                  // parser threads; 0 = one per core
+  size_t chunk_bytes = size_t{4} << 20;  // work unit of the parallel parser
+};
+
+// Reads one trace file ("-" reads standard input). An input that is not a trace at all is an
+// Error (file, byte offset, what was expected); a trace with bad parts is a Trace whose stats()
+// say what was skipped, and whether the file was cut short.
+Result<Trace> ReadTraceFile(const std::string& path, const ReadOptions& options = {});
+
+// Same, for bytes already in memory (plain or gzip). `name` is used in messages.
+Result<Trace> ReadTraceBytes(std::string_view name, std::string_view bytes,
+                             const ReadOptions& options = {});
+
+}  // namespace teye

@@ -1,0 +1,41 @@
+// Interned strings: every distinct string is stored once and named by a dense StringId.
+#pragma once
+
+#include <deque>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "teye/model/types.h"
+
+namespace teye {
+
+class StringPool {
+ public:
+  StringPool();
+  StringPool(const StringPool&) = delete;
+  StringPool& operator=(const StringPool&) = delete;
+  StringPool(StringPool&&) noexcept;
+  StringPool& operator=(StringPool&&) noexcept;
+
+  // Returns the id of `s`, adding it if new. Views returned by Get stay valid for the pool's life.
+  StringId Intern(std::string_view s);
+  // Returns the id of `s` or kEmptyString when it was never interned (and is not empty).
+  StringId Find(std::string_view s) const;
+  std::string_view Get(StringId id) const { return views_[id]; }
+  size_t size() const { return views_.size(); }
+  // Bytes held by the pool (string storage plus index), for memory accounting.
+  size_t MemoryBytes() const;
+
+ private:
+  std::string_view Store(std::string_view s);
+
+  std::deque<std::string> blocks_;  // shared append-only storage; a block never reallocates
+  std::deque<std::string> large_;   // strings too long to share a block
+  size_t block_used_ = 0;
+  std::vector<std::string_view> views_;
+  std::unordered_map<std::string_view, StringId> index_;
+};
+
+}  // namespace teye

@@ -1,0 +1,98 @@
+#include "teye/reports/format.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace teye {
+namespace {
+
+void EraseAll(std::string& s, std::string_view what) {
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p))
+    s.erase(p, what.size());
+}
+
+size_t Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+}  // namespace
+
+std::string Ellipsize(std::string_view s, size_t max_chars) {
+  if (Utf8Length(s) <= max_chars || max_chars == 0) return std::string(s);
+  std::string out;
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size() && chars + 1 < max_chars; ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) != 0x80) ++chars;
+    out.push_back(s[i]);
+  }
+  // Do not end on a partial UTF-8 sequence.
+  while (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0x80)
+    out.pop_back();
+  if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0xC0) out.pop_back();
+  return out + "…";
+}
+
+std::string ShortKernelName(std::string_view name, size_t max_chars) {
+  std::string s(name);
+  if (s.starts_with("void ")) s.erase(0, 5);
+  // Drop the parameter list: the first '(' at template depth 0.
+  int depth = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '<') ++depth;
+    if (s[i] == '>') --depth;
+    if (s[i] == '(' && depth == 0 && i > 0) {
+      s.resize(i);
+      break;
+    }
+  }
+  for (std::string_view noise :
+       {"at::native::", "(anonymous namespace)::", "at::cuda::", "c10::", "std::", "at::detail::"})
+    EraseAll(s, noise);
+  return Ellipsize(s, max_chars);
+}
+
+std::string HumanBytes(int64_t bytes) {
+  const char* units[] = {"B", "kB", "MB", "GB", "TB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (std::fabs(v) >= 1000 && u < 4) {
+    v /= 1000;
+    ++u;
+  }
+  char buf[32];
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%lld B", static_cast<long long>(bytes));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+std::string FormatMs(double ms) {
+  char buf[32];
+  double a = std::fabs(ms);
+  if (a >= 1000)
+    std::snprintf(buf, sizeof buf, "%.0f", ms);
+  else if (a >= 10)
+    std::snprintf(buf, sizeof buf, "%.1f", ms);
+  else if (a >= 1)
+    std::snprintf(buf, sizeof buf, "%.2f", ms);
+  else
+    std::snprintf(buf, sizeof buf, "%.3f", ms);
+  return buf;
+}
+
+std::string WithCommas(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
+    out.push_back(digits[i]);
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+}  // namespace teye

@@ -1,0 +1,252 @@
+#include "teye/reports/text_writer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "teye/reports/format.h"
+
+namespace teye {
+namespace {
+
+class Out {
+ public:
+  explicit Out(const TextOptions& o) : o_(o) {}
+  std::string& str() { return s_; }
+  void Line(std::string_view text = {}) {
+    s_.append(text);
+    s_.push_back('\n');
+  }
+  std::string Bold(std::string_view t) const { return Style("1", t); }
+  std::string Dim(std::string_view t) const { return Style("2", t); }
+  std::string Color(std::string_view code, std::string_view t) const { return Style(code, t); }
+  int width() const { return o_.width; }
+
+ private:
+  std::string Style(std::string_view code, std::string_view t) const {
+    if (!o_.color) return std::string(t);
+    return fmt::format("\033[{}m{}\033[0m", code, t);
+  }
+  const TextOptions& o_;
+  std::string s_;
+};
+
+constexpr int kLabelWidth = 15;
+
+std::string Label(const Out& out, std::string_view label) {
+  return out.Bold(fmt::format("{:<{}}", label, kLabelWidth));
+}
+
+// A bar of eighth-blocks, `share` of `cells` characters wide.
+std::string Bar(double share, int cells) {
+  static const char* kEighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+  int eighths = static_cast<int>(std::lround(std::clamp(share, 0.0, 1.0) * cells * 8));
+  std::string bar;
+  for (int i = 0; i < eighths / 8; ++i)
+    bar += "█";
+  bar += kEighths[eighths % 8];
+  return bar;
+}
+
+std::string_view CategoryColor(TimeCategory c) {
+  switch (c) {
+    case TimeCategory::kCompute:
+      return "32";  // green: useful work
+    case TimeCategory::kMemoryBound:
+      return "36";  // cyan
+    case TimeCategory::kCommunication:
+      return "35";  // magenta
+    case TimeCategory::kMemcpy:
+    case TimeCategory::kMemset:
+      return "34";  // blue
+    default:
+      return "33";  // yellow: the GPU waits
+  }
+}
+
+std::string Pct(double share) {
+  return fmt::format("{:.1f}%", 100.0 * share);
+}
+
+void Header(Out& out, const TraceAnalysis& a, const Report& report) {
+  out.Line(out.Bold(fmt::format("teye {}", report.teye_version)) + " · " + a.file);
+  std::vector<std::string> facts;
+  if (a.rank >= 0)
+    facts.push_back(a.world_size > 0 ? fmt::format("rank {} of {}", a.rank, a.world_size)
+                                     : fmt::format("rank {}", a.rank));
+  for (const DeviceSummary& d : a.devices)
+    if (d.device == a.primary_device && !d.name.empty()) facts.push_back(d.name);
+  if (a.vendor != GpuVendor::kUnknown) facts.push_back(std::string(ToString(a.vendor)) + " GPU");
+  facts.push_back(a.producer == "pytorch-profiler" ? "PyTorch profiler trace"
+                  : a.producer == "teye-collector" ? "teye collector trace"
+                                                   : "Chrome trace");
+  facts.push_back(WithCommas(a.read.events_kept) + " events");
+  std::string line;
+  for (size_t i = 0; i < facts.size(); ++i)
+    line += (i ? " · " : "") + facts[i];
+  out.Line(out.Dim(line));
+  out.Line();
+}
+
+void Steps(Out& out, const TraceAnalysis& a) {
+  const auto& d = a.steps.duration_ms;
+  std::string source = a.steps.source == StepSource::kProfilerStep ? "ProfilerStep#N"
+                       : a.steps.source == StepSource::kRegex      ? "--step-regex ranges"
+                       : a.steps.source == StepSource::kDataLoader ? "DataLoader iterations"
+                                                                   : "whole trace";
+  if (a.steps.source == StepSource::kWholeTrace) {
+    out.Line(Label(out, "STEPS") +
+             fmt::format("none marked: the whole trace ({} ms) is one step", FormatMs(d.mean)));
+  } else {
+    out.Line(Label(out, "STEPS") + fmt::format("{} {} · mean {} ms · median {} ms · p90 {} ms",
+                                               d.count, source, FormatMs(d.mean),
+                                               FormatMs(d.median), FormatMs(d.p90)));
+  }
+  for (const DeviceSummary& dev : a.devices) {
+    out.Line(Label(out, fmt::format("GPU {}", dev.device)) +
+             fmt::format("utilization {} · busy {} (kernels, plus memcpy/memset)",
+                         out.Bold(Pct(dev.gpu_utilization)), Pct(dev.gpu_busy)));
+  }
+  out.Line();
+}
+
+void Breakdown(Out& out, const TraceAnalysis& a) {
+  const DeviceBreakdown* p = a.breakdown.Primary();
+  if (!p || p->steps.empty() || a.shares.empty()) return;
+  out.Line(out.Bold("WHERE A STEP GOES") +
+           out.Dim(fmt::format("  GPU {}, mean over {} step{} of {} ms", p->device, p->steps.size(),
+                               p->steps.size() == 1 ? "" : "s", FormatMs(a.mean_step_ms))));
+  const int bar_cells = std::max(10, out.width() - 50);
+  for (const BreakdownShare& s : a.shares) {
+    std::string bar = Bar(s.share, bar_cells);
+    out.Line(fmt::format("  {:<26}{:>10} ms{:>8}  ", DisplayName(s.category),
+                         FormatMs(s.ms_per_step), Pct(s.share)) +
+             out.Color(CategoryColor(s.category), bar));
+  }
+  // Which host ranges the largest idle category went to.
+  const BreakdownShare* top_idle = nullptr;
+  for (const BreakdownShare& s : a.shares)
+    if (IsIdleCategory(s.category) && (!top_idle || s.ms_per_step > top_idle->ms_per_step))
+      top_idle = &s;
+  if (top_idle && top_idle->ms_per_step > 0) {
+    const auto& who = p->contributors[static_cast<size_t>(top_idle->category)];
+    if (!who.empty()) {
+      const double per_step = static_cast<double>(who[0].ns) / kNsPerMs / p->steps.size();
+      out.Line(out.Dim(
+          Ellipsize(fmt::format("  {} mostly in: {} ({} ms per step)",
+                                DisplayName(top_idle->category), who[0].name, FormatMs(per_step)),
+                    static_cast<size_t>(out.width()))));
+    }
+  }
+  out.Line();
+}
+
+void Kernels(Out& out, const TraceAnalysis& a) {
+  if (a.kernels.count == 0) return;
+  const double steps = std::max(1, a.complete_steps);
+  std::string classes;
+  for (const ClassStat& c : a.kernels.classes) {
+    if (c.share < 0.005) continue;
+    if (!classes.empty()) classes += " · ";
+    classes += fmt::format("{} {}", DisplayName(c.cls), Pct(c.share));
+  }
+  out.Line(Label(out, "KERNELS") +
+           fmt::format("{} per step · ", WithCommas(std::llround(a.kernels.count / steps))) +
+           Ellipsize(classes, static_cast<size_t>(out.width() - kLabelWidth - 20)));
+  const int name_width = out.width() - 48;
+  out.Line(out.Dim(fmt::format("  {:<{}}{:>9}{:>11}{:>10}{:>8}", "top kernels", name_width - 2,
+                               "count", "total ms", "mean µs", "share")));
+  for (const KernelStat& k : a.kernels.top) {
+    out.Line(fmt::format(
+        "  {:<{}}{:>9}{:>11}{:>10.1f}{:>8}",
+        ShortKernelName(k.name, static_cast<size_t>(name_width - 3)), name_width - 2,
+        WithCommas(k.count), FormatMs(static_cast<double>(k.total_ns) / kNsPerMs),
+        k.mean_ns() / 1000,
+        Pct(a.kernels.total_ns ? static_cast<double>(k.total_ns) / a.kernels.total_ns : 0)));
+  }
+  out.Line();
+}
+
+void Transfers(Out& out, const TraceAnalysis& a) {
+  bool any = false;
+  for (const CopyStat& c : a.memcpy.copies) {
+    std::string dir(ToString(c.kind));
+    if (c.host_memory != MemoryKind::kUnknown) dir += fmt::format(" ({})", ToString(c.host_memory));
+    out.Line(Label(out, any ? "" : "MEMCPY") +
+             fmt::format("{:<20} {:>7} × {:>9} in {:>8} ms  {:>7.1f} GB/s", dir,
+                         WithCommas(c.count), HumanBytes(c.count ? c.bytes / c.count : 0),
+                         FormatMs(static_cast<double>(c.total_ns) / kNsPerMs), c.gb_per_s()));
+    any = true;
+  }
+  if (a.comm.kernel_count > 0) {
+    const double steps = std::max(1, a.complete_steps);
+    out.Line(Label(out, "COMMUNICATION") +
+             fmt::format("{} collective kernels, {} ms per step, {} ms per step exposed",
+                         WithCommas(a.comm.kernel_count),
+                         FormatMs(static_cast<double>(a.comm.kernel_ns) / kNsPerMs / steps),
+                         FormatMs(a.exposed_comm_ms_per_step)));
+    for (size_t i = 0; i < a.comm.collectives.size() && i < 5; ++i) {
+      const CollectiveStat& c = a.comm.collectives[i];
+      std::string bytes =
+          c.bytes > 0 ? fmt::format(", {} each", HumanBytes(c.bytes / c.count)) : "";
+      out.Line(std::string(kLabelWidth, ' ') +
+               fmt::format("{} × {}{} in {} ms", WithCommas(c.count), Ellipsize(c.op, 40), bytes,
+                           FormatMs(static_cast<double>(c.total_ns) / kNsPerMs)));
+    }
+    any = true;
+  }
+  if (any) out.Line();
+}
+
+void Temporal(Out& out, const TraceAnalysis& a) {
+  const TemporalBreakdown& t = a.temporal;
+  if (!t.has_gpu_events) return;
+  out.Line(Label(out, "HTA TEMPORAL") +
+           fmt::format("idle {:.2f}% · compute {:.2f}% · non-compute {:.2f}%", t.idle_pct,
+                       t.compute_pct, t.non_compute_pct) +
+           out.Dim("  (HTA's rules, first to last GPU event)"));
+  out.Line();
+}
+
+void ReadNotes(Out& out, const TraceAnalysis& a) {
+  std::vector<std::string> lines;
+  if (a.read.TotalLost() > 0 || a.read.Skipped(SkipReason::kUnknownPhase) > 0) {
+    std::string parts;
+    for (size_t i = 0; i < kSkipReasonCount; ++i) {
+      if (!a.read.skipped[i]) continue;
+      if (!parts.empty()) parts += ", ";
+      parts +=
+          fmt::format("{} {}", WithCommas(a.read.skipped[i]), ToString(static_cast<SkipReason>(i)));
+    }
+    lines.push_back(fmt::format("skipped events: {}", parts));
+  }
+  for (const std::string& w : a.read.warnings)
+    lines.push_back(w);
+  for (const std::string& n : a.notes)
+    lines.push_back(n);
+  for (size_t i = 0; i < lines.size(); ++i)
+    out.Line(Label(out, i == 0 ? "NOTES" : "") +
+             out.Dim(Ellipsize(lines[i], static_cast<size_t>(out.width() - kLabelWidth))));
+  if (!lines.empty()) out.Line();
+}
+
+}  // namespace
+
+std::string WriteTextReport(const Report& report, const TextOptions& options) {
+  Out out(options);
+  for (const TraceAnalysis& a : report.ranks) {
+    Header(out, a, report);
+    Steps(out, a);
+    if (a.has_gpu_activity) {
+      Breakdown(out, a);
+      Kernels(out, a);
+      Transfers(out, a);
+      Temporal(out, a);
+    }
+    ReadNotes(out, a);
+  }
+  return std::move(out.str());
+}
+
+}  // namespace teye

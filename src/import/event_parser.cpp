@@ -1,0 +1,410 @@
+#include "event_parser.h"
+
+#include "kineto_dialect.h"
+#include "number_parse.h"
+
+namespace teye::import {
+namespace {
+
+using simdjson::SUCCESS;
+using simdjson::ondemand::json_type;
+
+std::string_view TrimRight(std::string_view s) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\n' || s.back() == '\r' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Errors that mean "this value is not the type you asked for" rather than broken JSON.
+bool IsTypeError(simdjson::error_code ec) {
+  return ec == simdjson::INCORRECT_TYPE || ec == simdjson::NUMBER_ERROR ||
+         ec == simdjson::NUMBER_OUT_OF_RANGE;
+}
+
+// Reads a scalar as its raw token (numbers) or unescaped text (strings); containers are left
+// for the iterator to skip. `token` is empty for anything else.
+simdjson::error_code ReadScalar(simdjson::ondemand::value v, std::string_view& token,
+                                bool& is_string) {
+  json_type type;
+  if (auto ec = v.type().get(type)) return ec;
+  token = {};
+  is_string = false;
+  if (type == json_type::string) {
+    is_string = true;
+    return v.get_string().get(token);
+  }
+  if (type == json_type::number) {
+    token = TrimRight(v.raw_json_token());
+  }
+  return SUCCESS;
+}
+
+simdjson::error_code ReadInt(simdjson::ondemand::value v, int64_t& out, bool* present = nullptr) {
+  std::string_view token;
+  bool is_string;
+  if (auto ec = ReadScalar(v, token, is_string)) return ec;
+  if (token.empty()) return SUCCESS;
+  auto parsed = ParseInteger(token, is_string);
+  if (parsed) {
+    out = *parsed;
+    if (present) *present = true;
+  }
+  return SUCCESS;
+}
+
+simdjson::error_code ReadString(simdjson::ondemand::value v, std::string_view& out) {
+  std::string_view token;
+  bool is_string;
+  if (auto ec = ReadScalar(v, token, is_string)) return ec;
+  out = token;
+  return SUCCESS;
+}
+
+// grid/block: [x, y, z] → x*y*z.
+simdjson::error_code ReadDims(simdjson::ondemand::value v, int64_t& product) {
+  json_type type;
+  if (auto ec = v.type().get(type)) return ec;
+  if (type != json_type::array) return ReadInt(v, product);
+  simdjson::ondemand::array arr;
+  if (auto ec = v.get_array().get(arr)) return ec;
+  int64_t p = 1;
+  bool any = false;
+  for (auto element : arr) {
+    simdjson::ondemand::value item;
+    if (auto ec = element.get(item)) return ec;
+    int64_t d = 0;
+    if (auto ec = ReadInt(item, d)) return ec;
+    if (d > 0 && p < (int64_t{1} << 40)) p *= d;
+    any = true;
+  }
+  if (any) product = p;
+  return SUCCESS;
+}
+
+simdjson::error_code ReadId(simdjson::ondemand::value v, int64_t& number, std::string_view& label,
+                            bool& present) {
+  std::string_view token;
+  bool is_string;
+  if (auto ec = ReadScalar(v, token, is_string)) return ec;
+  if (token.empty()) return SUCCESS;
+  present = true;
+  if (!is_string) {
+    if (auto n = ParseInteger(token)) {
+      number = *n;
+      return SUCCESS;
+    }
+    // Out of int64 range (e.g. a uint64 handle): keep it as text.
+    label = token;
+    return SUCCESS;
+  }
+  label = token;
+  return SUCCESS;
+}
+
+}  // namespace
+
+simdjson::error_code EventParser::ReadArgs(simdjson::ondemand::object args, Event& e) {
+  Args& a = e.args;
+  for (auto field : args) {
+    std::string_view key;
+    if (auto ec = field.unescaped_key().get(key)) return ec;
+    simdjson::ondemand::value v;
+    if (auto ec = field.value().get(v)) return ec;
+    simdjson::error_code ec = SUCCESS;
+    // Keys as Kineto writes them (several spellings across versions), then teye's own.
+    if (key == "device") {
+      ec = ReadInt(v, a.device, &a.has_device);
+    } else if (key == "stream") {
+      ec = ReadInt(v, a.stream, &a.has_stream);
+    } else if (key == "correlation") {
+      ec = ReadInt(v, a.correlation);
+    } else if (key == "External id" || key == "external id") {
+      ec = ReadInt(v, a.external_id);
+    } else if (key == "bytes") {
+      ec = ReadInt(v, a.bytes);
+    } else if (key == "grid") {
+      ec = ReadDims(v, a.grid_blocks);
+    } else if (key == "block") {
+      ec = ReadDims(v, a.block_threads);
+    } else if (key == "registers per thread") {
+      ec = ReadInt(v, a.registers);
+    } else if (key == "shared memory") {
+      ec = ReadInt(v, a.shared_memory);
+    } else if (key == "Collective name") {
+      ec = ReadString(v, a.collective);
+    } else if (key == "dtype") {
+      ec = ReadString(v, a.dtype);
+    } else if (key == "In msg nelems") {
+      ec = ReadInt(v, a.in_elems);
+    } else if (key == "Out msg nelems") {
+      ec = ReadInt(v, a.out_elems);
+    } else if (key == "Group size") {
+      ec = ReadInt(v, a.group_size);
+    } else if (key == "Process Group Name") {
+      ec = ReadString(v, a.group_name);
+    } else if (key == "algorithm") {
+      ec = ReadString(v, a.algorithm);
+    } else if (key == "protocol") {
+      ec = ReadString(v, a.protocol);
+    } else if (key == "kind" || key == "copy_kind") {
+      ec = ReadString(v, a.copy_kind);
+    } else if (key == "size" && a.bytes == 0) {
+      ec = ReadInt(v, a.bytes);  // HIP runtime memcpy calls
+    } else if (key == "src_kind") {
+      ec = ReadString(v, a.src_kind);
+    } else if (key == "dst_kind") {
+      ec = ReadString(v, a.dst_kind);
+    } else if (key == "name") {
+      ec = ReadString(v, a.meta_name);
+    } else if (key == "path" || key == "domain") {
+      ec = ReadString(v, a.detail);
+    } else if (key == "Device Type") {
+      ec = ReadInt(v, a.mem_device_type);
+    } else if (key == "Device Id") {
+      ec = ReadInt(v, a.mem_device_id);
+    } else if (key == "Bytes") {
+      ec = ReadInt(v, a.mem_bytes, &a.has_mem_bytes);
+    } else if (key == "Total Allocated") {
+      ec = ReadInt(v, a.total_allocated);
+    } else if (key == "Total Reserved") {
+      ec = ReadInt(v, a.total_reserved);
+    } else if (e.ph == 'C' || e.ph == 0) {
+      // Counter series values (ph may come later in the object: collect anyway).
+      json_type type;
+      if ((ec = v.type().get(type)) == SUCCESS && type == json_type::number) {
+        double d;
+        if ((ec = v.get_double().get(d)) == SUCCESS) a.numbers.emplace_back(std::string(key), d);
+      }
+    }
+    if (ec && !IsTypeError(ec)) return ec;
+  }
+  return SUCCESS;
+}
+
+simdjson::error_code EventParser::Parse(simdjson::ondemand::value element) {
+  builder_.stats().events_seen++;
+  json_type type;
+  if (auto ec = element.type().get(type)) return ec;
+  if (type != json_type::object) {
+    builder_.stats().Count(SkipReason::kNotAnObject);
+    return SUCCESS;  // the iterator skips the value
+  }
+  simdjson::ondemand::object obj;
+  if (auto ec = element.get_object().get(obj)) return ec;
+
+  event_ = Event{};
+  event_.args.numbers.clear();
+  Event& e = event_;
+  for (auto field : obj) {
+    std::string_view key;
+    if (auto ec = field.unescaped_key().get(key)) return ec;
+    simdjson::ondemand::value v;
+    if (auto ec = field.value().get(v)) return ec;
+    simdjson::error_code ec = SUCCESS;
+    if (key == "ph") {
+      std::string_view ph;
+      ec = ReadString(v, ph);
+      if (!ph.empty()) e.ph = ph[0];
+    } else if (key == "cat") {
+      ec = ReadString(v, e.cat);
+    } else if (key == "name") {
+      ec = ReadString(v, e.name);
+    } else if (key == "ts") {
+      bool is_string;
+      ec = ReadScalar(v, e.ts_token, is_string);
+    } else if (key == "dur") {
+      bool is_string;
+      ec = ReadScalar(v, e.dur_token, is_string);
+    } else if (key == "pid") {
+      ec = ReadId(v, e.pid.number, e.pid.label, e.pid.present);
+    } else if (key == "tid") {
+      ec = ReadId(v, e.tid.number, e.tid.label, e.tid.present);
+    } else if (key == "id") {
+      ec = ReadId(v, e.id.number, e.id.label, e.id.present);
+    } else if (key == "args") {
+      json_type at;
+      if ((ec = v.type().get(at)) == SUCCESS && at == json_type::object) {
+        simdjson::ondemand::object args;
+        if ((ec = v.get_object().get(args)) == SUCCESS) ec = ReadArgs(args, e);
+      }
+    }
+    if (ec && !IsTypeError(ec)) return ec;
+  }
+  Dispatch(e);
+  return SUCCESS;
+}
+
+ThreadKey EventParser::KeyOf(const Event& e) const {
+  ThreadKey k;
+  k.pid = e.pid.number;
+  k.pid_label = e.pid.label;
+  k.tid = e.tid.number;
+  k.tid_label = e.tid.label;
+  return k;
+}
+
+void EventParser::Dispatch(Event& e) {
+  ReadStats& stats = builder_.stats();
+  if (e.ph == 0) {
+    stats.Count(SkipReason::kMissingPhase);
+    return;
+  }
+  if (e.ph == 'M') {
+    if (e.name == "process_name") builder_.SetProcessName(KeyOf(e), e.args.meta_name);
+    if (e.name == "thread_name") builder_.SetThreadName(KeyOf(e), e.args.meta_name);
+    return;  // other metadata (sort indexes, labels) is display-only
+  }
+  std::optional<FileTime> ts = e.ts_token.empty() ? std::nullopt : ParseFileTime(e.ts_token);
+  if (!ts) {
+    stats.Count(SkipReason::kMissingTimestamp);
+    return;
+  }
+  const CategoryInfo cat = ClassifyCategory(e.cat);
+  const Args& a = e.args;
+
+  switch (e.ph) {
+    case 'X': {
+      FileTime dur{};
+      if (!e.dur_token.empty()) {
+        auto d = ParseFileTime(e.dur_token);
+        if (!d) {
+          stats.Count(SkipReason::kBadNumber);
+          return;
+        }
+        dur = *d;
+      }
+      CollectiveRecord coll;
+      const CollectiveRecord* coll_ptr = nullptr;
+      if (!a.collective.empty()) {
+        coll = {
+            a.collective, a.dtype,     a.in_elems, a.out_elems, static_cast<int32_t>(a.group_size),
+            a.group_name, a.algorithm, a.protocol};
+        coll_ptr = &coll;
+      }
+      switch (cat.event_class) {
+        case EventClass::kGpuKernel:
+        case EventClass::kGpuMemcpy:
+        case EventClass::kGpuMemset:
+        case EventClass::kGpuSync: {
+          GpuOpRecord op;
+          op.ts = *ts;
+          op.dur = dur;
+          op.name = e.name;
+          op.kind = cat.event_class == EventClass::kGpuKernel   ? GpuOpKind::kKernel
+                    : cat.event_class == EventClass::kGpuMemcpy ? GpuOpKind::kMemcpy
+                    : cat.event_class == EventClass::kGpuMemset ? GpuOpKind::kMemset
+                                                                : GpuOpKind::kSync;
+          // Kineto puts device activity on pid = device, tid = stream; args say it too.
+          op.device = static_cast<int16_t>(a.has_device ? a.device : e.pid.number);
+          op.stream = static_cast<int32_t>(a.has_stream ? a.stream : e.tid.number);
+          op.correlation = a.correlation;
+          op.external_id = a.external_id;
+          op.bytes = a.bytes;
+          if (op.kind == GpuOpKind::kMemcpy) {
+            CopyDescription cd = ParseMemcpyName(e.name);
+            if (!a.copy_kind.empty() && cd.kind == CopyKind::kUnknown)
+              cd.kind = ParseCopyKind(a.copy_kind);
+            if (!a.src_kind.empty()) cd.src = ParseMemoryKind(a.src_kind);
+            if (!a.dst_kind.empty()) cd.dst = ParseMemoryKind(a.dst_kind);
+            op.copy_kind = cd.kind;
+            op.src_memory = cd.src;
+            op.dst_memory = cd.dst;
+          }
+          op.grid_blocks = a.grid_blocks;
+          op.block_threads = static_cast<int32_t>(a.block_threads);
+          op.registers = static_cast<int16_t>(a.registers);
+          op.shared_memory = static_cast<int32_t>(a.shared_memory);
+          op.collective = coll_ptr;
+          builder_.AddGpuOp(op);
+          return;
+        }
+        case EventClass::kGpuAnnotation:
+          builder_.AddGpuAnnotation(*ts, dur, e.name, static_cast<int16_t>(e.pid.number),
+                                    static_cast<int32_t>(e.tid.number));
+          return;
+        case EventClass::kHost:
+        case EventClass::kMemoryInstant: {
+          HostSliceRecord s;
+          s.ts = *ts;
+          s.dur = dur;
+          s.name = e.name;
+          s.category = e.cat;
+          s.kind = cat.host_kind;
+          s.thread = builder_.InternThread(KeyOf(e));
+          s.correlation = a.correlation;
+          s.external_id = a.external_id;
+          s.bytes = a.bytes;
+          s.detail = a.detail;
+          s.collective = coll_ptr;
+          builder_.AddHostSlice(s);
+          return;
+        }
+      }
+      return;
+    }
+    case 'B':
+    case 'b': {
+      HostSliceRecord s;
+      s.ts = *ts;
+      s.name = e.name;
+      s.category = e.cat;
+      s.kind = cat.event_class == EventClass::kHost ? cat.host_kind : HostSliceKind::kOther;
+      s.thread = builder_.InternThread(KeyOf(e));
+      s.correlation = a.correlation;
+      s.external_id = a.external_id;
+      s.bytes = a.bytes;
+      s.detail = a.detail;
+      if (e.ph == 'B')
+        builder_.BeginSlice(s);
+      else
+        builder_.BeginAsync(s, e.id.number);
+      return;
+    }
+    case 'E':
+      builder_.EndSlice(builder_.InternThread(KeyOf(e)), *ts);
+      return;
+    case 'e':
+      builder_.EndAsync(e.cat, e.id.number, *ts);
+      return;
+    case 'i':
+    case 'I':
+    case 'R':
+    case 'n': {
+      ThreadIndex thread = builder_.InternThread(KeyOf(e));
+      if (cat.event_class == EventClass::kMemoryInstant && e.name == "[memory]" &&
+          a.has_mem_bytes) {
+        int16_t device =
+            a.mem_device_type == 0 ? int16_t{-1} : static_cast<int16_t>(a.mem_device_id);
+        builder_.AddMemoryEvent(*ts, device, a.mem_bytes, a.total_allocated, a.total_reserved,
+                                thread);
+        return;
+      }
+      builder_.AddInstant(*ts, e.name, e.cat, thread);
+      return;
+    }
+    case 'C': {
+      for (const auto& [key, value] : a.numbers) {
+        if (a.numbers.size() == 1) {
+          builder_.AddCounter(*ts, e.name, e.pid.number, value);
+        } else {
+          counter_name_.assign(e.name);
+          counter_name_ += '.';
+          counter_name_ += key;
+          builder_.AddCounter(*ts, counter_name_, e.pid.number, value);
+        }
+      }
+      return;
+    }
+    case 's':
+    case 't':
+    case 'f':
+      builder_.AddFlow(e.id.number, e.cat, *ts, builder_.InternThread(KeyOf(e)), e.ph);
+      return;
+    default:
+      stats.Count(SkipReason::kUnknownPhase);
+      return;
+  }
+}
+
+}  // namespace teye::import

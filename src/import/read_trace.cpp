@@ -1,0 +1,44 @@
+#include "teye/import/read_trace.h"
+
+#include <optional>
+
+#include "input_buffer.h"
+#include "trace_reader_registry.h"
+
+namespace teye {
+namespace {
+
+// The JSON hot path may be built for x86-64-v3 (cmake/TeyeSimd.cmake); refuse politely on an
+// older CPU instead of dying on an illegal instruction.
+std::optional<Error> CheckCpu(const std::string& name) {
+#if defined(TEYE_NEEDS_X86_64_V3) && (defined(__x86_64__) || defined(__i386__))
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("bmi2")) {
+    return Error{
+        "this teye was built for x86-64-v3 CPUs (AVX2) and this CPU lacks them; rebuild "
+        "with -DTEYE_PORTABLE=ON",
+        name, -1};
+  }
+#endif
+  (void)name;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<Trace> ReadTraceFile(const std::string& path, const ReadOptions& options) {
+  if (auto cpu = CheckCpu(path)) return *cpu;
+  auto input = import::LoadInputFile(path);
+  if (!input.ok()) return input.error();
+  return import::ReadWithRegistry(input.value(), path, options);
+}
+
+Result<Trace> ReadTraceBytes(std::string_view name, std::string_view bytes,
+                             const ReadOptions& options) {
+  if (auto cpu = CheckCpu(std::string(name))) return *cpu;
+  auto input = import::LoadInputBytes(name, bytes);
+  if (!input.ok()) return input.error();
+  return import::ReadWithRegistry(input.value(), std::string(name), options);
+}
+
+}  // namespace teye
