@@ -80,6 +80,16 @@ IdleAttributor::IdleAttributor(const Trace& trace) : trace_(trace) {
     if (h.kind[i] == HostSliceKind::kProfilerSpan || h.kind[i] == HostSliceKind::kOverhead) f = 0;
     flags_[i] = f;
   }
+  // A copy to or from pageable host memory makes the runtime call wait for the copy itself:
+  // it synchronizes even when it is called cudaMemcpyAsync.
+  const GpuOpTable& g = trace.gpu_ops();
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (g.kind[i] != GpuOpKind::kMemcpy || g.launch[i] == kNoRow) continue;
+    const bool pageable =
+        (g.copy_kind[i] == CopyKind::kHtoD && g.src_memory[i] == MemoryKind::kPageable) ||
+        (g.copy_kind[i] == CopyKind::kDtoH && g.dst_memory[i] == MemoryKind::kPageable);
+    if (pageable) flags_[g.launch[i]] = (flags_[g.launch[i]] & kInputFlag) | kSyncFlag;
+  }
 }
 
 ThreadIndex IdleAttributor::LaunchingThread(const DeviceTimeline& timeline, Interval gap) const {

@@ -1,7 +1,7 @@
 #include "teye/analyzers/hta_temporal.h"
 
 #include <algorithm>
-#include <regex>
+#include <re2/re2.h>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -12,12 +12,11 @@ namespace teye {
 namespace {
 
 // HTA's non-compute kernel names, matched at the start of the name (Python re.match).
-const std::regex& NonComputePattern() {
-  static const std::regex re(
-      "(^nccl)|(.*Memcpy)|(.*Memset)|(.*dma)|(^.*Sync)|(^Stream Wait Event)|"
+const RE2& NonComputePattern() {
+  static const RE2 re(
+      "^(?:(^nccl)|(.*Memcpy)|(.*Memset)|(.*dma)|(^.*Sync)|(^Stream Wait Event)|"
       "(cuda.*LaunchKernel)|(^runFunction)|(^hip)|(^job_exe)|(^packet)|(^pe_exe)|"
-      "(^cpum_exe_subgraph)|(^hccl)|(^collective_subgraph_execution)",
-      std::regex::ECMAScript | std::regex::optimize);
+      "(^cpum_exe_subgraph)|(^hccl)|(^collective_subgraph_execution))");
   return re;
 }
 
@@ -85,8 +84,7 @@ TemporalBreakdown ComputeHtaTemporal(const Trace& trace) {
     auto [it, inserted] = non_compute_name.emplace(g.name[i], false);
     if (inserted) {
       std::string_view n = trace.str(g.name[i]);
-      it->second = std::regex_search(n.begin(), n.end(), NonComputePattern(),
-                                     std::regex_constants::match_continuous);
+      it->second = RE2::PartialMatch(n, NonComputePattern());
     }
     if (!it->second) compute.push_back({s, e});
   }

@@ -1,7 +1,8 @@
 #include "teye/analyzers/kernel_classes.h"
 
 #include <fstream>
-#include <regex>
+#include <memory>
+#include <re2/re2.h>
 #include <sstream>
 #include <unordered_map>
 
@@ -9,7 +10,7 @@ namespace teye {
 
 struct KernelClassifier::Rule {
   KernelClass cls;
-  std::regex pattern;
+  std::unique_ptr<RE2> pattern;
   std::string text;
 };
 
@@ -63,6 +64,9 @@ constexpr BuiltinRule kBuiltinRules[] = {
      R"(reduce|reduction|softmax|norm|welford|moments|gammabeta|bn_fw|bn_bw|batch_?norm|)"
      R"(cross_?entropy|nll_?loss|logsumexp|argmax|argmin|topk|radixsort|devicescan|)"
      R"(devicereduce|deviceselect|devicecompact|histogram|pool|cumsum|triton_red_|triton_per_)"},
+    // Names that say SIMT outright (FFMA mainloops, sgemm/dgemm, scudnn, CUTLASS simt), even
+    // when they also carry an architecture prefix like sm90_xmma.
+    {KernelClass::kGemmSimt, R"(ffma|sgemm|dgemm|scudnn|simt_|_simt|gemv)"},
     // Tensor Core GEMM/conv: cuBLAS/cuDNN arch markers (Volta h884/s884, Turing/Ampere
     // 1688/16816, wmma 161616), xmma/hmma/imma/wgmma, Hopper/Blackwell sm9x/sm10x kernels,
     // cuBLASLt nvjet, CUTLASS tensorop, low-precision GEMM names, Triton templates, AMD
@@ -83,8 +87,13 @@ constexpr BuiltinRule kBuiltinRules[] = {
      R"(bias_?add|rotary|rope)"},
 };
 
-std::regex Compile(const std::string& pattern) {
-  return std::regex(pattern, std::regex::ECMAScript | std::regex::icase | std::regex::optimize);
+// Case-insensitive RE2: linear time whatever the input, so hostile names cannot hang or
+// overflow the stack.
+std::unique_ptr<RE2> Compile(const std::string& pattern) {
+  RE2::Options options;
+  options.set_case_sensitive(false);
+  options.set_log_errors(false);
+  return std::make_unique<RE2>(pattern, options);
 }
 
 }  // namespace
@@ -166,11 +175,10 @@ Result<bool> KernelClassifier::AddRulesFromText(std::string_view text, const std
     std::string pattern = line.substr(p);
     while (!pattern.empty() && (pattern.back() == ' ' || pattern.back() == '\r'))
       pattern.pop_back();
-    try {
-      added.push_back({cls, Compile(pattern), pattern});
-    } catch (const std::regex_error& e) {
-      return Error{"bad regular expression '" + pattern + "': " + e.what(), where, -1};
-    }
+    auto compiled = Compile(pattern);
+    if (!compiled->ok())
+      return Error{"bad regular expression '" + pattern + "': " + compiled->error(), where, -1};
+    added.push_back({cls, std::move(compiled), pattern});
   }
   rules_.insert(rules_.begin(), std::make_move_iterator(added.begin()),
                 std::make_move_iterator(added.end()));
@@ -179,9 +187,9 @@ Result<bool> KernelClassifier::AddRulesFromText(std::string_view text, const std
 
 KernelClass KernelClassifier::Classify(std::string_view name) const {
   // Kernel names can be kilobytes of template arguments; the class is decided by the start.
-  std::string_view head = name.substr(0, 4096);
+  const std::string_view head = name.substr(0, 4096);
   for (const auto& r : rules_)
-    if (std::regex_search(head.begin(), head.end(), r.pattern)) return r.cls;
+    if (RE2::PartialMatch(head, *r.pattern)) return r.cls;
   return KernelClass::kOther;
 }
 

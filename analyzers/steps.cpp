@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <numeric>
-#include <regex>
+#include <re2/re2.h>
 #include <unordered_map>
 
 #include "teye/analyzers/host_patterns.h"
@@ -43,7 +44,8 @@ std::vector<Marker> PickMarkers(const Trace& trace, const std::vector<RowIndex>&
 }
 
 // Extends each step's GPU end over the activity launched inside it (by launch time; GPU ops
-// with no known launch count by their own start).
+// with no known launch count by their own start), but never past the next step's start: time
+// is counted in one step only. The last step keeps its whole extension.
 void ExtendGpuEnds(const Trace& trace, std::vector<Step>& steps) {
   const GpuOpTable& g = trace.gpu_ops();
   const HostSliceTable& h = trace.host_slices();
@@ -58,23 +60,36 @@ void ExtendGpuEnds(const Trace& trace, std::vector<Step>& steps) {
     --it;
     if (t < it->cpu_end) it->gpu_end = std::max(it->gpu_end, g.end_ns[i]);
   }
+  for (size_t i = 0; i + 1 < steps.size(); ++i) {
+    const TimeNs next = steps[i + 1].cpu_start;
+    steps[i].gpu_end = std::min(steps[i].gpu_end, std::max(next, steps[i].cpu_start));
+    steps[i].cpu_end = std::min(steps[i].cpu_end, std::max(next, steps[i].cpu_start));
+  }
 }
 
-// The profiler stops inside the last step when it is cut short: treat a last step shorter than
-// half the median of the others as incomplete.
+// The last step is not like the others when the profiler stopped inside it (it is cut short)
+// or when the host ran ahead of the GPU (its GPU end then includes the drain of work earlier
+// steps queued). Either way it is listed but left out of the statistics.
 void MarkIncomplete(StepsResult& result) {
   auto& steps = result.steps;
   if (steps.size() < 2) return;
   std::vector<double> others;
   for (size_t i = 0; i + 1 < steps.size(); ++i)
     others.push_back(static_cast<double>(steps[i].duration()));
-  double median = Summarize(others).median;
+  const double median = Summarize(others).median;
   Step& last = steps.back();
-  if (static_cast<double>(last.duration()) < 0.5 * median) {
+  const double duration = static_cast<double>(last.duration());
+  const double drain = static_cast<double>(last.gpu_end - last.cpu_end);
+  if (duration < 0.5 * median) {
     last.complete = false;
     result.warnings.push_back("the last step (" + last.name +
                               ") is under half the median step time: it was cut short when "
                               "the profiler stopped and is left out of the statistics");
+  } else if (duration > 2 * median && drain > median) {
+    last.complete = false;
+    result.warnings.push_back("the last step (" + last.name +
+                              ") ends with the GPU draining work queued by earlier steps (the "
+                              "host ran ahead): it is left out of the statistics");
   }
 }
 
@@ -185,12 +200,11 @@ Result<StepsResult> DetectSteps(const Trace& trace, const StepOptions& options) 
 
   // 2. --step-regex over annotations.
   if (result.steps.empty() && !options.step_regex.empty()) {
-    std::regex re;
-    try {
-      re = std::regex(options.step_regex, std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-      return Error{"--step-regex '" + options.step_regex + "' is not a valid regex: " + e.what()};
-    }
+    RE2::Options re_options;
+    re_options.set_log_errors(false);
+    RE2 re(options.step_regex, re_options);
+    if (!re.ok())
+      return Error{"--step-regex '" + options.step_regex + "' is not a valid regex: " + re.error()};
     rows.clear();
     std::unordered_map<StringId, bool> matches;
     for (size_t i = 0; i < h.size(); ++i) {
@@ -200,7 +214,7 @@ Result<StepsResult> DetectSteps(const Trace& trace, const StepOptions& options) 
       auto [it, inserted] = matches.emplace(h.name[i], false);
       if (inserted) {
         std::string_view n = trace.str(h.name[i]);
-        it->second = std::regex_search(n.begin(), n.end(), re);
+        it->second = RE2::PartialMatch(n, re);
       }
       if (it->second) rows.push_back(static_cast<RowIndex>(i));
     }

@@ -6,6 +6,11 @@ find_package(nlohmann_json 3 REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
 
+# RE2: linear-time regular expressions for names from untrusted traces (std::regex recurses per
+# character and overflows the stack on long kernel names). Debian ships a pkg-config file only.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+
 # libdeflate 1.14 ships no CMake config; find it directly.
 find_path(LIBDEFLATE_INCLUDE_DIR libdeflate.h)
 find_library(LIBDEFLATE_LIBRARY NAMES deflate)

@@ -39,6 +39,9 @@ std::string Ellipsize(std::string_view s, size_t max_chars) {
 std::string ShortKernelName(std::string_view name, size_t max_chars) {
   std::string s(name);
   if (s.starts_with("void ")) s.erase(0, 5);
+  for (std::string_view noise :
+       {"at::native::", "(anonymous namespace)::", "at::cuda::", "c10::", "std::", "at::detail::"})
+    EraseAll(s, noise);
   // Drop the parameter list: the first '(' at template depth 0.
   int depth = 0;
   for (size_t i = 0; i < s.size(); ++i) {

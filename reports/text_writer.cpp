@@ -174,7 +174,7 @@ void Transfers(Out& out, const TraceAnalysis& a) {
     std::string dir(ToString(c.kind));
     if (c.host_memory != MemoryKind::kUnknown) dir += fmt::format(" ({})", ToString(c.host_memory));
     out.Line(Label(out, any ? "" : "MEMCPY") +
-             fmt::format("{:<20} {:>7} × {:>9} in {:>8} ms  {:>7.1f} GB/s", dir,
+             fmt::format("{:<20} {:>7} × {:>9}, {:>8} ms in all, {:>6.1f} GB/s", dir,
                          WithCommas(c.count), HumanBytes(c.count ? c.bytes / c.count : 0),
                          FormatMs(static_cast<double>(c.total_ns) / kNsPerMs), c.gb_per_s()));
     any = true;
@@ -205,7 +205,7 @@ void Temporal(Out& out, const TraceAnalysis& a) {
   out.Line(Label(out, "HTA TEMPORAL") +
            fmt::format("idle {:.2f}% · compute {:.2f}% · non-compute {:.2f}%", t.idle_pct,
                        t.compute_pct, t.non_compute_pct) +
-           out.Dim("  (HTA's rules, first to last GPU event)"));
+           out.Dim("  (HTA's rules)"));
   out.Line();
 }
 

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
 
   std::vector<VerbRegistration> verbs;
   verbs.push_back(SetupAnalyze(app));
+  verbs.push_back(SetupSynth(app));
 
   try {
     app.parse(argc, argv);

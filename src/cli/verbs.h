@@ -20,5 +20,6 @@ struct VerbRegistration {
 };
 
 VerbRegistration SetupAnalyze(CLI::App& app);
+VerbRegistration SetupSynth(CLI::App& app);
 
 }  // namespace teye::cli

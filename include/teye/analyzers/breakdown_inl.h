@@ -56,14 +56,11 @@ void IdleAttributor::Attribute(Interval gap, ThreadIndex thread, Emit&& emit) co
   RowIndex sync_evidence = kNoRow;
   TimeNs t = gap.start;
   while (t < gap.end) {
-    while (!stack.empty() && h.end_ns[stack.back()] <= t)
-      stack.pop_back();
+    // Drop every range that has ended, not only the innermost: profilers do emit ranges that
+    // overlap without nesting (e.g. Python functions), and the sweep must still progress.
+    std::erase_if(stack, [&](RowIndex r) { return h.end_ns[r] <= t; });
     while (next < end && h.start_ns[next] <= t) {
-      if (h.end_ns[next] > t) {
-        while (!stack.empty() && h.end_ns[stack.back()] <= h.start_ns[next])
-          stack.pop_back();
-        stack.push_back(next);
-      }
+      if (h.end_ns[next] > t) stack.push_back(next);
       ++next;
     }
     TimeNs next_end = LLONG_MAX;

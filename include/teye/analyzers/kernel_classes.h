@@ -44,7 +44,7 @@ class KernelClassifier {
   KernelClassifier& operator=(KernelClassifier&&) noexcept;
 
   // Adds rules from a user file, tried before the built-in ones. One rule per line:
-  // `<class> <regex>` (ECMAScript, case-insensitive, searched anywhere in the name); `#` starts
+  // `<class> <regex>` (RE2 syntax, case-insensitive, searched anywhere in the name); `#` starts
   // a comment. Errors name the line.
   [[nodiscard]] Result<bool> AddRulesFromFile(const std::string& path);
   [[nodiscard]] Result<bool> AddRulesFromText(std::string_view text, const std::string& origin);

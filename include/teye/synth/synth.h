@@ -1,0 +1,86 @@
+// A training-loop simulator that writes PyTorch-profiler (Kineto) traces with known ground truth:
+// the bundled demo sample, the scenarios the diagnosis is tested against, and the large traces
+// the benchmarks read. It simulates a host thread issuing work to GPU streams (FIFO order, launch
+// latency, cross-stream waits, host synchronization), a DataLoader with worker processes, and DDP
+// all-reduce buckets, then writes what the profiler would have recorded.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "teye/model/result.h"
+
+namespace teye::synth {
+
+enum class Precision : uint8_t { kFp32, kTf32, kBf16 };
+
+// Every knob of a simulated job. Times in microseconds unless named otherwise.
+struct Knobs {
+  int steps = 8;
+  uint64_t seed = 1;
+  std::string gpu = "A100";  // A100, H100, V100: peak rates and device properties
+
+  // Input pipeline
+  int num_workers = 4;
+  double batch_cost_ms = 20;   // CPU time for one worker to produce one batch
+  double batch_jitter = 0.10;  // relative standard deviation of batch_cost
+  int prefetch_factor = 2;
+  double batch_mb = 48;  // bytes copied host → device per step
+  bool pin_memory = false;
+  bool non_blocking = false;  // copy on a side stream, overlapped with compute
+
+  // Model: `layers` blocks, each a GEMM plus an elementwise chain, forward and backward.
+  int layers = 24;
+  double gemm_gflop = 40;  // forward GEMM work per layer (backward is twice this)
+  Precision precision = Precision::kFp32;
+  int elementwise_per_layer = 3;
+  double activation_mb = 64;  // bytes each elementwise kernel reads and writes
+  bool fused_elementwise = false;
+  bool fused_optimizer = true;
+  int parameters = 160;       // tensors the optimizer updates
+  double parameter_mb = 400;  // total parameter size (fp32)
+
+  // Distributed data parallel
+  int world_size = 1;
+  double bucket_mb = 25;
+  bool overlap_comm = true;
+  double link_gbps = 100;  // NCCL bus bandwidth, GB/s
+  double nccl_latency_us = 15;
+  int rank = 0;
+  double straggler_slowdown = 1.0;  // this rank's batch cost multiplier (cross-rank tests)
+
+  // Host
+  double op_overhead_us = 12;     // framework dispatch per op
+  double launch_us = 6;           // cudaLaunchKernel host time
+  int item_syncs_per_step = 1;    // loss.item() and similar, per step
+  int syncs_per_layer = 0;        // extra .item()-style syncs inside forward (host-bound jobs)
+  bool cuda_graphs = false;       // replay forward/backward as one CUDA graph
+  double python_overhead_us = 0;  // per-layer pure-Python time between ops
+};
+
+struct ScenarioInfo {
+  std::string name;
+  std::string description;
+  std::string expected_bound;  // input, compute, memory, communication, host
+  std::string fix;             // the --fix rule that removes the injected problem
+};
+
+// Scenario catalogue: "demo", and one family per bound class (see docs/synth.md).
+std::vector<ScenarioInfo> Scenarios();
+// Knobs of a scenario; the seed varies the magnitudes within the scenario's family.
+Result<Knobs> ScenarioKnobs(const std::string& name, uint64_t seed);
+// Applies one fix (a recommendation's change) to the knobs.
+Result<Knobs> ApplyFix(Knobs knobs, const std::string& fix);
+std::vector<std::string> Fixes();
+
+struct SimulationSummary {
+  int64_t events = 0;
+  double mean_step_ms = 0;  // ground truth: mean ProfilerStep duration
+};
+
+// Simulates and writes the trace (plain JSON) to `out`.
+SimulationSummary Simulate(const Knobs& knobs, std::ostream& out);
+
+}  // namespace teye::synth

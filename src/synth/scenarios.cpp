@@ -1,0 +1,174 @@
+// The scenario catalogue: each family injects one problem into an otherwise healthy job, and
+// names the fix that removes it, so a diagnosis can be checked against ground truth.
+#include <random>
+
+#include "teye/synth/synth.h"
+
+namespace teye::synth {
+namespace {
+
+struct Family {
+  ScenarioInfo info;
+  void (*make)(Knobs& k, std::mt19937_64& rng);
+};
+
+double Uniform(std::mt19937_64& rng, double lo, double hi) {
+  return std::uniform_real_distribution<double>(lo, hi)(rng);
+}
+int UniformInt(std::mt19937_64& rng, int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
+
+// A healthy baseline: fast loader, pinned overlapped copies, bf16 GEMMs, moderate activations.
+void Healthy(Knobs& k, std::mt19937_64& rng) {
+  k.gpu = UniformInt(rng, 0, 3) == 0 ? "H100" : "A100";
+  k.num_workers = 8;
+  k.batch_cost_ms = 20;
+  k.pin_memory = true;
+  k.non_blocking = true;
+  k.batch_mb = 24;
+  k.layers = UniformInt(rng, 16, 32);
+  k.precision = Precision::kBf16;
+  k.gemm_gflop = Uniform(rng, 150, 400);
+  k.elementwise_per_layer = 2;
+  k.activation_mb = Uniform(rng, 16, 48);
+  k.item_syncs_per_step = 0;
+}
+
+const Family kFamilies[] = {
+    {{"demo",
+      "A ResNet-like job on an A100: FP32 GEMMs, two DataLoader workers that cannot keep up, "
+      "pageable input copies and a loss.item() every step",
+      "input", "dataloader_workers"},
+     [](Knobs& k, std::mt19937_64&) {
+       k.steps = 8;
+       k.num_workers = 2;
+       k.batch_cost_ms = 640;
+       k.batch_mb = 48;
+       k.layers = 24;
+       k.gemm_gflop = 40;
+       k.precision = Precision::kFp32;
+     }},
+    {{"input", "DataLoader-bound: too few workers for the per-batch CPU cost", "input",
+      "dataloader_workers"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.num_workers = UniformInt(rng, 1, 3);
+       // GPU step ≈ layers * 3 GEMMs; make batches 1.5–3x slower than that per worker slot.
+       k.batch_cost_ms = k.num_workers * Uniform(rng, 60, 160);
+     }},
+    {{"compute-fp32", "Compute-bound on FP32 SIMT GEMMs (no AMP/TF32)", "compute", "amp"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.precision = Precision::kFp32;
+       k.gemm_gflop = Uniform(rng, 20, 60);
+       k.layers = UniformInt(rng, 12, 24);
+     }},
+    {{"memory-elementwise",
+      "Memory-bound: long chains of unfused elementwise kernels over large activations", "memory",
+      "fuse_elementwise"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.gemm_gflop = Uniform(rng, 20, 60);
+       k.elementwise_per_layer = UniformInt(rng, 6, 10);
+       k.activation_mb = Uniform(rng, 192, 384);
+     }},
+    {{"comm-no-overlap",
+      "Communication-bound: DDP all-reduce after backward, not overlapped, on a slow link",
+      "communication", "overlap_comm"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.world_size = 8;
+       k.overlap_comm = false;
+       k.parameter_mb = Uniform(rng, 600, 1200);
+       k.link_gbps = Uniform(rng, 8, 20);
+     }},
+    {{"host-launch", "Host-bound: many tiny kernels, each cheaper than its launch and dispatch",
+      "host", "cuda_graphs"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.layers = UniformInt(rng, 48, 96);
+       k.gemm_gflop = Uniform(rng, 0.02, 0.1);
+       k.elementwise_per_layer = 4;
+       k.activation_mb = Uniform(rng, 0.2, 1.0);
+       k.op_overhead_us = Uniform(rng, 18, 35);
+       k.fused_optimizer = true;
+     }},
+    {{"host-sync", "Host-bound: a .item() inside every layer drains the GPU queue", "host",
+      "remove_sync"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.gemm_gflop = Uniform(rng, 5, 20);
+       k.syncs_per_layer = 1;
+       k.python_overhead_us = Uniform(rng, 150, 400);
+     }},
+    {{"input-pageable", "Input copies from pageable memory block the host and are not overlapped",
+      "input", "pin_memory"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.pin_memory = false;
+       k.non_blocking = false;
+       k.batch_mb = Uniform(rng, 400, 900);
+     }},
+};
+
+}  // namespace
+
+std::vector<ScenarioInfo> Scenarios() {
+  std::vector<ScenarioInfo> out;
+  for (const auto& f : kFamilies)
+    out.push_back(f.info);
+  return out;
+}
+
+Result<Knobs> ScenarioKnobs(const std::string& name, uint64_t seed) {
+  for (const auto& f : kFamilies) {
+    if (f.info.name != name) continue;
+    Knobs k;
+    k.seed = seed;
+    std::mt19937_64 rng(seed * 7919 + 3);
+    f.make(k, rng);
+    return k;
+  }
+  std::string known;
+  for (const auto& f : kFamilies)
+    known += (known.empty() ? "" : ", ") + f.info.name;
+  return Error{"unknown scenario '" + name + "' (known: " + known + ")"};
+}
+
+std::vector<std::string> Fixes() {
+  return {"dataloader_workers", "pin_memory",  "amp",         "fuse_elementwise", "overlap_comm",
+          "bucketing",          "cuda_graphs", "remove_sync", "fused_optimizer"};
+}
+
+Result<Knobs> ApplyFix(Knobs k, const std::string& fix) {
+  if (fix == "dataloader_workers") {
+    k.num_workers = std::max(8, k.num_workers * 4);
+  } else if (fix == "pin_memory") {
+    k.pin_memory = true;
+    k.non_blocking = true;
+  } else if (fix == "amp") {
+    k.precision = Precision::kBf16;
+  } else if (fix == "fuse_elementwise") {
+    k.fused_elementwise = true;
+  } else if (fix == "overlap_comm") {
+    k.overlap_comm = true;
+  } else if (fix == "bucketing") {
+    k.bucket_mb = 25;
+  } else if (fix == "cuda_graphs") {
+    k.cuda_graphs = true;
+  } else if (fix == "remove_sync") {
+    k.syncs_per_layer = 0;
+    k.item_syncs_per_step = 0;
+  } else if (fix == "fused_optimizer") {
+    k.fused_optimizer = true;
+  } else {
+    std::string known;
+    for (const auto& f : Fixes())
+      known += (known.empty() ? "" : ", ") + f;
+    return Error{"unknown fix '" + fix + "' (known: " + known + ")"};
+  }
+  return k;
+}
+
+}  // namespace teye::synth
