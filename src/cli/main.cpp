@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   std::vector<VerbRegistration> verbs;
   verbs.push_back(SetupAnalyze(app));
   verbs.push_back(SetupSynth(app));
+  verbs.push_back(SetupRecord(app));
 
   try {
     app.parse(argc, argv);

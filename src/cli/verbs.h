@@ -21,5 +21,6 @@ struct VerbRegistration {
 
 VerbRegistration SetupAnalyze(CLI::App& app);
 VerbRegistration SetupSynth(CLI::App& app);
+VerbRegistration SetupRecord(CLI::App& app);
 
 }  // namespace teye::cli

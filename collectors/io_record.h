@@ -1,0 +1,69 @@
+// Recording one interposed I/O call: the slot is reserved and the clock read before the real
+// call, so that little runs after the system call returns (branch predictors are cold then).
+// Used by interpose.cpp, and by the benchmark to time exactly the same code.
+#pragma once
+
+#include <cerrno>
+
+#include "clock.h"
+#include "collector.h"
+
+namespace teye::collector {
+
+constexpr size_t kIoRecordSize = RecordSize(sizeof(IoRecord));
+
+// Set up before the real call; c is null when this call is not recorded.
+struct IoCall {
+  Collector* c = nullptr;
+  ThreadState* ts = nullptr;
+  void* slot = nullptr;
+  Chunk* chunk = nullptr;
+  uint32_t offset = 0;
+  uint64_t start = 0;
+
+  __attribute__((always_inline)) IoCall() {
+    Collector* col = Collector::Active();
+    if (!col || !col->io_on()) return;
+    ThreadState* t = col->Thread();
+    if (!t || t->internal) return;
+    slot = col->store().Reserve(t, kIoRecordSize);
+    if (!slot) return;  // buffer full: counted as dropped
+    chunk = t->chunk.load(std::memory_order_relaxed);
+    offset = chunk->committed.load(std::memory_order_relaxed);
+    c = col;
+    ts = t;
+    start = NowTicks();
+  }
+};
+
+inline void RecordIo(IoCall& call, IoOp op, int fd, int64_t result, uint32_t path) {
+  const uint64_t end = NowTicks();
+  Collector* c = call.c;
+  ThreadState* ts = call.ts;
+  const int error = result < 0 ? errno : 0;  // errno is only read, never changed, on this path
+  if (error == EAGAIN || error == EWOULDBLOCK) return;
+  if (c->config().io_min_ns > 0 && static_cast<double>(end - call.start) * TickClock::NsPerTick() <
+                                       static_cast<double>(c->config().io_min_ns))
+    return;
+  // A signal handler on this thread may have recorded into the slot meanwhile: take a new one.
+  if (ts->chunk.load(std::memory_order_relaxed) != call.chunk ||
+      call.chunk->committed.load(std::memory_order_relaxed) != call.offset) [[unlikely]] {
+    const int saved_errno = errno;
+    call.slot = c->store().Reserve(ts, kIoRecordSize);
+    errno = saved_errno;
+    if (!call.slot) return;
+  }
+  auto* r = static_cast<IoRecord*>(call.slot);
+  r->h = RecordHeader{RecordType::kIo, 0, static_cast<uint16_t>(kIoRecordSize), ts->tid};
+  r->start = call.start;
+  r->end = end;
+  r->result = result;
+  r->fd = fd;
+  r->path = path;
+  r->error = error;
+  r->op = op;
+  r->pad[0] = r->pad[1] = r->pad[2] = 0;
+  c->Commit(ts, kIoRecordSize);
+}
+
+}  // namespace teye::collector
