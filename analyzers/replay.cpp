@@ -287,6 +287,24 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
   std::vector<char> op_done(n_ops, 0);
   // When the work at each place of the launch queue started (INT64_MIN: unknown).
   std::vector<TimeNs> queue_started(static_cast<size_t>(graph.queue_size), INT64_MIN);
+  // Launches whose work is all removed take no place in the queue: the places that remain
+  // close up.
+  std::vector<int> place_of(static_cast<size_t>(graph.queue_size));
+  {
+    std::vector<char> gone(place_of.size(), 0);
+    if (!change.removed.empty()) {
+      for (const ReplayHostEvent& ev : graph.host) {
+        if (ev.queue_pos < 0 || ev.ops.empty()) continue;
+        bool all = true;
+        for (int o : ev.ops)
+          all = all && removed(static_cast<size_t>(o));
+        gone[static_cast<size_t>(ev.queue_pos)] = all;
+      }
+    }
+    int next = 0;
+    for (size_t p = 0; p < place_of.size(); ++p)
+      place_of[p] = gone[p] ? -1 : next++;
+  }
   // Per stream, in FIFO order: measured launch times and the running max of replayed ends, for
   // syncs ("everything launched before me") and the launch queue.
   struct StreamState {
@@ -344,7 +362,8 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
       op_start[item.index] = earliest;
       op_end[item.index] = earliest + static_cast<TimeNs>(d);
       op_done[item.index] = 1;
-      const int place = op.launch >= 0 ? graph.host[op.launch].queue_pos : op.queue_pos;
+      int place = op.launch >= 0 ? graph.host[op.launch].queue_pos : op.queue_pos;
+      if (place >= 0) place = place_of[static_cast<size_t>(place)];
       if (place >= 0 && queue_started[place] == INT64_MIN) queue_started[place] = earliest;
       StreamState& s = streams[op.stream];
       s.launch_time.push_back(launched_at(op));
@@ -378,7 +397,8 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
         end = start + cost;
         // A full launch queue blocks the call until the work launched `queue_depth` launches
         // earlier has started.
-        const int ahead = ev.queue_pos - static_cast<int>(graph.queue_depth);
+        const int place = ev.queue_pos >= 0 ? place_of[static_cast<size_t>(ev.queue_pos)] : -1;
+        const int ahead = place - static_cast<int>(graph.queue_depth);
         if (ahead >= 0 && queue_started[ahead] != INT64_MIN)
           end = std::max(end, queue_started[ahead]);
         launch_end[item.index] = end;
@@ -455,8 +475,15 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
   for (size_t i = 0; i < n_ops; ++i) {
     const ReplayOp& op = graph.ops[i];
     const int idx = static_cast<int>(i);
-    TimeNs earliest = std::max(t0, op.floor_at_start ? op.start : t0);
-    earliest = std::max(earliest, stream_ready(idx, packed_end));
+    TimeNs earliest = std::max(t0, stream_ready(idx, packed_end));
+    // An unexplained delay (work launched before the trace) keeps its length, not its clock
+    // time: it moves with the work before it on its stream.
+    if (op.floor_at_start) {
+      const int p = op.prev_on_stream;
+      earliest = std::max(
+          earliest,
+          p >= 0 ? packed_end[p] + std::max<TimeNs>(0, op.start - graph.ops[p].end) : op.start);
+    }
     for (int w : waits_of(idx))
       earliest = std::max(earliest, packed_end[w]);
     const double d = removed(i) ? 0.0 : static_cast<double>(op.duration()) * scale(i);
