@@ -42,10 +42,13 @@ std::vector<CommGroup> CommGroups(const RuleContext& c, bool all_reduce_only) {
     return lower.find("allreduce") != std::string::npos ||
            lower.find("all_reduce") != std::string::npos;
   };
-  std::vector<char> closes(ops.size(), 0);  // a consumer on another stream waited for it
+  std::vector<char> closes(ops.size(), 0);  // a kernel on another stream waited for it
+  // (A kernel: copies of the next batch that happen to start as a collective ends do not use
+  // the gradients.)
   for (const ReplayOp& op : ops)
     for (int w : op.waits)
-      if (ops[w].cls == KernelClass::kCommunication && op.cls != KernelClass::kCommunication)
+      if (ops[w].cls == KernelClass::kCommunication && op.kind == GpuOpKind::kKernel &&
+          op.cls != KernelClass::kCommunication)
         closes[w] = 1;
   std::vector<CommGroup> groups(1);
   std::vector<int> compute;  // non-communication kernels since the last group closed

@@ -97,13 +97,13 @@ const std::vector<Outcome>& Sweep() {
 // known to be harder and get a looser bound, so that the test still catches regressions:
 //  - host-sync: removing a sync also removes host work of the op around it that the trace does
 //    not separate from the wait (over-predicts by up to ~25%);
-//  - comm-*: kernels launched before the trace began cannot move earlier than measured, which
-//    under-predicts by ~10% (buckets) and, when most of the window was launched early, by up
-//    to half (overlap).
+//  - comm-*: the first and last steps of the window hold iterations the trace cut (launched
+//    before it began, or finished after it ended) that the replay cannot regroup, which
+//    under-predicts by ~11% (buckets) and up to ~24% (overlap).
 double Tolerance(const Outcome& o) {
   double share_of_gain = 0.10;
   if (o.family == "host-sync") share_of_gain = 0.25;
-  if (o.family.rfind("comm-", 0) == 0) share_of_gain = 0.55;
+  if (o.family.rfind("comm-", 0) == 0) share_of_gain = 0.25;
   return std::max(share_of_gain * o.true_gain_ms, 0.03 * o.step_ms);
 }
 
