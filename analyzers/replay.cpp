@@ -45,14 +45,15 @@ ReplayGraph BuildReplayGraph(const Trace& trace, const DeviceTimeline& timeline,
   const Step& last = steps.steps[graph.steps.back()];
   const TimeNs cpu_lo = first.cpu_start, cpu_hi = last.cpu_end;
 
+  // Complete steps in time order: the step holding a time is the last to start before it.
+  std::vector<TimeNs> step_starts;
+  for (int idx : graph.steps)
+    step_starts.push_back(steps.steps[idx].cpu_start);
   auto step_of = [&](TimeNs t) {
-    int found = -1;
-    for (int idx : graph.steps) {
-      const Step& s = steps.steps[idx];
-      if (t >= s.cpu_start && t < s.cpu_end) found = idx;
-      if (s.cpu_start > t) break;
-    }
-    return found;
+    auto it = std::upper_bound(step_starts.begin(), step_starts.end(), t);
+    if (it == step_starts.begin()) return -1;
+    const int idx = graph.steps[static_cast<size_t>(it - step_starts.begin() - 1)];
+    return t < steps.steps[idx].cpu_end ? idx : -1;
   };
 
   // Device work launched inside the replayed steps (or, with no known launch, running in them).

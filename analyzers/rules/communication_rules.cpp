@@ -23,11 +23,6 @@ struct CommGroup {
   std::vector<int> backward;  // graph ops, by start
 };
 
-bool IsBackwardLaunch(const RuleContext& c, RowIndex launch) {
-  return AncestorNameContains(c.trace, launch, "backward") ||
-         AncestorNameContains(c.trace, launch, "autograd::");
-}
-
 std::vector<CommGroup> CommGroups(const RuleContext& c, bool all_reduce_only) {
   const auto& ops = c.graph.ops;
   const GpuOpTable& g = c.trace.gpu_ops();
@@ -42,6 +37,7 @@ std::vector<CommGroup> CommGroups(const RuleContext& c, bool all_reduce_only) {
     return lower.find("allreduce") != std::string::npos ||
            lower.find("all_reduce") != std::string::npos;
   };
+  AncestorNameMatcher is_backward(c.trace, {"backward", "autograd::"});
   std::vector<char> closes(ops.size(), 0);  // a kernel on another stream waited for it
   // (A kernel: copies of the next batch that happen to start as a collective ends do not use
   // the gradients.)
@@ -75,7 +71,7 @@ std::vector<CommGroup> CommGroups(const RuleContext& c, bool all_reduce_only) {
       const RowIndex launch = g.launch[ops[k].row];
       if (launch == kNoRow) continue;
       ++with_launch;
-      if (IsBackwardLaunch(c, launch)) known.push_back(k);
+      if (is_backward(launch)) known.push_back(k);
     }
     if (with_launch * 2 >= before.size() && !known.empty())
       group.backward = std::move(known);

@@ -19,10 +19,10 @@ Chains FindChains(const RuleContext& c) {
   Chains out;
   const auto& ops = c.graph.ops;
   const GpuOpTable& g = c.trace.gpu_ops();
+  AncestorNameMatcher under_optimizer(c.trace, {"optimizer", "optim."});
   auto in_optimizer = [&](size_t i) {
     const RowIndex launch = g.launch[ops[i].row];
-    return launch != kNoRow && (AncestorNameContains(c.trace, launch, "optimizer") ||
-                                AncestorNameContains(c.trace, launch, "optim."));
+    return launch != kNoRow && under_optimizer(launch);
   };
   std::vector<int> head(ops.size(), -1);
   std::vector<char> optimizer(ops.size(), 0);
