@@ -238,7 +238,10 @@ __global__ void MseLoss(const T* out, const T* target, T* grad, float* loss, siz
     grad[i] = FromFloat<T>(d * inv_batch);
     local += 0.5f * d * d * inv_batch;
   }
-  atomicAdd(loss, local);
+  // One atomic per warp, not per thread (blockDim is a multiple of 32).
+  for (int offset = 16; offset > 0; offset /= 2)
+    local += __shfl_down_sync(0xffffffffu, local, offset);
+  if ((threadIdx.x & 31) == 0) atomicAdd(loss, local);
 }
 
 template <typename T>
