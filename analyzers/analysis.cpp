@@ -71,6 +71,7 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
   a.memcpy = SummarizeMemcpy(trace, windows);
   a.comm = SummarizeCommunication(trace, classes, windows);
   a.temporal = ComputeHtaTemporal(trace);
+  a.timeline = BuildStepTimeline(trace, a.steps, classes);
 
   if (!a.has_gpu_activity)
     a.notes.push_back(

@@ -9,6 +9,7 @@
 #include "teye/analyzers/hta_temporal.h"
 #include "teye/analyzers/kernel_classes.h"
 #include "teye/analyzers/kernel_stats.h"
+#include "teye/analyzers/step_timeline.h"
 #include "teye/analyzers/steps.h"
 #include "teye/analyzers/transfer_stats.h"
 #include "teye/model/trace.h"
@@ -66,6 +67,7 @@ struct TraceAnalysis {
   MemcpySummary memcpy;
   CommSummary comm;
   TemporalBreakdown temporal;
+  StepTimeline timeline;  // one representative step, aggregated for drawing
 
   std::vector<std::string> notes;  // facts the reader of the report should know
 };
