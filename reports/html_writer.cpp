@@ -1,0 +1,350 @@
+#include "teye/reports/html_writer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "teye/reports/format.h"
+
+#include "html_escape.h"
+
+namespace teye {
+namespace {
+
+// Colours: kernel classes by role (greens compute, blues memory), magenta communication, host
+// waits in warm colours. Print keeps them (print-color-adjust).
+constexpr std::string_view kStyle = R"(
+:root{--fg:#1d2330;--mute:#5b6475;--line:#d9dde5;--bg:#fff;--card:#f6f7f9}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);
+ background:var(--bg);margin:0 auto;max-width:1180px;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid var(--line);
+ padding-bottom:4px}h3{font-size:15px;margin:16px 0 6px}
+.mute{color:var(--mute)}.num{text-align:right;font-variant-numeric:tabular-nums}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0}
+.card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 14px;min-width:160px}
+.card b{display:block;font-size:22px}.card span{color:var(--mute);font-size:12px}
+table{border-collapse:collapse;width:100%;margin:6px 0}
+th,td{border-bottom:1px solid var(--line);padding:5px 8px;vertical-align:top;text-align:left}
+th{background:var(--card);font-weight:600}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;word-break:break-all}
+ul.ev{margin:0;padding-left:18px}
+svg{width:100%;height:auto;display:block}
+svg text{font:11px system-ui,sans-serif;fill:var(--fg)}
+.legend{display:flex;flex-wrap:wrap;gap:4px 14px;margin:6px 0;font-size:12px}
+.legend i{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:4px;vertical-align:-1px}
+.c0{fill:#2e7d32;background:#2e7d32}.c1{fill:#7cb342;background:#7cb342}.c2{fill:#00897b;background:#00897b}
+.c3{fill:#42a5f5;background:#42a5f5}.c4{fill:#1565c0;background:#1565c0}.c5{fill:#90caf9;background:#90caf9}
+.c6{fill:#5c6bc0;background:#5c6bc0}.c7{fill:#ab47bc;background:#ab47bc}.c8{fill:#9e9e9e;background:#9e9e9e}
+.tcomm{fill:#ab47bc;background:#ab47bc}.tmemcpy{fill:#ff7043;background:#ff7043}
+.tmemset{fill:#ffab91;background:#ffab91}.tgpusync{fill:#e53935;background:#e53935}
+.tcpu{fill:#b0bec5;background:#b0bec5}.tlaunch{fill:#78909c;background:#78909c}
+.tsync{fill:#e53935;background:#e53935}.tinput{fill:#fbc02d;background:#fbc02d}
+.b0{fill:#2e7d32;background:#2e7d32}.b1{fill:#42a5f5;background:#42a5f5}.b2{fill:#ab47bc;background:#ab47bc}
+.b3{fill:#ff7043;background:#ff7043}.b4{fill:#ffab91;background:#ffab91}.b5{fill:#fbc02d;background:#fbc02d}
+.b6{fill:#e53935;background:#e53935}.b7{fill:#78909c;background:#78909c}.b8{fill:#b0bec5;background:#b0bec5}
+.b9{fill:#eceff1;background:#eceff1}
+td .legend{margin:0}
+.lane{fill:#f6f7f9}.axis{stroke:#c5cad3;stroke-width:1}
+@media print{body{max-width:none;padding:0}h2{break-after:avoid}section,table,svg{break-inside:avoid}
+ *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+)";
+
+std::string Pct(double share) {
+  return fmt::format("{:.1f}%", 100.0 * share);
+}
+
+std::string KindClass(const TimelineBox& b) {
+  switch (b.kind) {
+    case TimelineKind::kKernel:
+      return fmt::format("c{}", static_cast<int>(b.cls));
+    case TimelineKind::kCommunication:
+      return "tcomm";
+    case TimelineKind::kMemcpy:
+      return "tmemcpy";
+    case TimelineKind::kMemset:
+      return "tmemset";
+    case TimelineKind::kGpuSync:
+      return "tgpusync";
+    case TimelineKind::kCpu:
+      return "tcpu";
+    case TimelineKind::kLaunch:
+      return "tlaunch";
+    case TimelineKind::kSync:
+      return "tsync";
+    case TimelineKind::kInput:
+      return "tinput";
+  }
+  return "tcpu";
+}
+
+void Headline(std::string& o, const TraceAnalysis& a) {
+  const auto& d = a.steps.duration_ms;
+  o += "<div class=\"cards\" id=\"headline\">";
+  o += fmt::format("<div class=\"card\"><span>bound class</span><b>{}</b>{}</div>",
+                   "not classified", "<span>(no bound class in this report)</span>");
+  o += fmt::format(
+      "<div class=\"card\"><span>step time (median)</span><b>{} ms</b><span>mean {} · p90 {} · "
+      "{} steps</span></div>",
+      FormatMs(d.median), FormatMs(d.mean), FormatMs(d.p90), d.count);
+  o += fmt::format(
+      "<div class=\"card\"><span>GPU utilization</span><b>{}</b><span>GPU busy {} (with "
+      "copies)</span></div>",
+      Pct(a.gpu_utilization), Pct(a.gpu_busy));
+  const BreakdownShare* idle_top = nullptr;
+  for (const BreakdownShare& s : a.shares)
+    if (IsIdleCategory(s.category) && (!idle_top || s.share > idle_top->share)) idle_top = &s;
+  if (idle_top && idle_top->share > 0)
+    o += fmt::format(
+        "<div class=\"card\"><span>largest GPU-idle reason</span><b>{}</b><span>{} ms per step "
+        "({})</span></div>",
+        HtmlEscape(DisplayName(idle_top->category)), FormatMs(idle_top->ms_per_step),
+        Pct(idle_top->share));
+  o += "</div>\n";
+}
+
+void TimelineLegend(std::string& o, const StepTimeline& t) {
+  bool seen_kind[16] = {};
+  bool seen_cls[kKernelClassCount] = {};
+  for (const TimelineLane& l : t.lanes)
+    for (const TimelineBox& b : l.boxes) {
+      if (b.kind == TimelineKind::kKernel)
+        seen_cls[static_cast<size_t>(b.cls)] = true;
+      else
+        seen_kind[static_cast<size_t>(b.kind)] = true;
+    }
+  o += "<div class=\"legend\">";
+  for (size_t c = 0; c < kKernelClassCount; ++c)
+    if (seen_cls[c])
+      o += fmt::format("<span><i class=\"c{}\"></i>{}</span>", c,
+                       HtmlEscape(DisplayName(static_cast<KernelClass>(c))));
+  for (size_t k = 0; k < 16; ++k) {
+    if (!seen_kind[k]) continue;
+    TimelineBox probe;
+    probe.kind = static_cast<TimelineKind>(k);
+    o += fmt::format("<span><i class=\"{}\"></i>{}</span>", KindClass(probe), ToString(probe.kind));
+  }
+  o += "</div>\n";
+}
+
+void Timeline(std::string& o, const StepTimeline& t) {
+  o += "<h2>Timeline of one step</h2>\n";
+  if (!t.valid || t.lanes.empty()) {
+    o += "<p class=\"mute\" id=\"timeline\">No complete step with activity to draw.</p>\n";
+    return;
+  }
+  o += fmt::format(
+      "<p class=\"mute\">{} ({} ms), {}. {} events drawn as {} boxes: neighbouring events of one "
+      "kind closer than 1/1000 of the step are merged; hover a box for its largest event.{}</p>\n",
+      HtmlEscape(t.step_name), FormatMs(static_cast<double>(t.duration) / kNsPerMs), t.why,
+      WithCommas(t.events), WithCommas(t.boxes),
+      t.lanes_dropped ? fmt::format(" {} quieter lanes not shown.", t.lanes_dropped) : "");
+  constexpr double kLabelW = 190, kPlotW = 790, kLaneH = 20, kTop = 18;
+  const double height = kTop + kLaneH * static_cast<double>(t.lanes.size()) + 6;
+  o += fmt::format(
+      "<svg id=\"timeline\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"timeline of {}\">\n",
+      kLabelW + kPlotW + 10, height, HtmlEscape(t.step_name));
+  const double ms = static_cast<double>(t.duration) / kNsPerMs;
+  for (int i = 0; i <= 5; ++i) {
+    const double x = kLabelW + kPlotW * i / 5.0;
+    o += fmt::format(
+        "<line class=\"axis\" x1=\"{0:.1f}\" y1=\"{1}\" x2=\"{0:.1f}\" y2=\"{2:.0f}\"/><text "
+        "x=\"{0:.1f}\" y=\"12\" text-anchor=\"{4}\">{3} ms</text>\n",
+        x, kTop - 4, height, FormatMs(ms * i / 5.0),
+        i == 0   ? "start"
+        : i == 5 ? "end"
+                 : "middle");
+  }
+  const double scale = kPlotW / static_cast<double>(t.duration);
+  for (size_t i = 0; i < t.lanes.size(); ++i) {
+    const TimelineLane& l = t.lanes[i];
+    const double y = kTop + kLaneH * static_cast<double>(i);
+    o += fmt::format(
+        "<rect class=\"lane\" x=\"{}\" y=\"{:.0f}\" width=\"{}\" height=\"{}\"/><text x=\"4\" "
+        "y=\"{:.0f}\">{}</text>\n",
+        kLabelW, y + 1, kPlotW, kLaneH - 2, y + 14, HtmlEscape(Ellipsize(l.name, 30)));
+    for (const TimelineBox& b : l.boxes) {
+      const double x = kLabelW + scale * static_cast<double>(b.start);
+      const double w = std::max(0.4, scale * static_cast<double>(b.end - b.start));
+      const double us = static_cast<double>(b.end - b.start) / kNsPerUs;
+      o += fmt::format(
+          "<rect class=\"{}\" x=\"{:.1f}\" y=\"{:.0f}\" width=\"{:.1f}\" height=\"{}\"><title>{}{} "
+          "µs{}</title></rect>\n",
+          KindClass(b), x, y + 3, w, kLaneH - 6, HtmlEscape(ShortKernelName(b.label, 80) + ": "),
+          us < 10 ? fmt::format("{:.2f}", us) : fmt::format("{:.0f}", us),
+          b.events > 1 ? fmt::format(", {} events", b.events) : "");
+    }
+  }
+  o += "</svg>\n";
+  TimelineLegend(o, t);
+}
+
+void BreakdownBars(std::string& o, const TraceAnalysis& a) {
+  o += "<h2>Where each step goes</h2>\n";
+  const DeviceBreakdown* p = a.breakdown.Primary();
+  if (!p || p->steps.empty()) {
+    o += "<p class=\"mute\" id=\"breakdown\">No complete steps with GPU activity.</p>\n";
+    return;
+  }
+  // Every category's mean share first, then one bar per step.
+  o += "<table id=\"breakdown-table\"><tr><th>category</th><th class=\"num\">ms per "
+       "step</th><th class=\"num\">share</th></tr>\n";
+  for (const BreakdownShare& s : a.shares) {
+    if (s.ms_per_step <= 0) continue;
+    o += fmt::format(
+        "<tr><td><span class=\"legend\"><span><i class=\"b{}\"></i>{}</span></span></td><td "
+        "class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+        static_cast<int>(s.category), HtmlEscape(DisplayName(s.category)), FormatMs(s.ms_per_step),
+        Pct(s.share));
+  }
+  o += "</table>\n";
+  constexpr size_t kMaxBars = 120;
+  const size_t n = std::min(p->steps.size(), kMaxBars);
+  TimeNs longest = 1;
+  for (size_t i = 0; i < n; ++i)
+    longest = std::max(longest, p->steps[i].duration);
+  constexpr double kLabelW = 90, kPlotW = 880, kBarH = 14, kGap = 4;
+  const double height = (kBarH + kGap) * static_cast<double>(n) + 4;
+  o += fmt::format(
+      "<svg id=\"breakdown\" viewBox=\"0 0 {} {:.0f}\" role=\"img\" "
+      "aria-label=\"breakdown per step\">\n",
+      kLabelW + kPlotW + 10, height);
+  constexpr double kValueW = 70;  // room for the duration after the longest bar
+  const double scale = (kPlotW - kValueW) / static_cast<double>(longest);
+  for (size_t i = 0; i < n; ++i) {
+    const StepBreakdown& sb = p->steps[i];
+    const double y = (kBarH + kGap) * static_cast<double>(i) + 2;
+    const Step& step = a.steps.steps[static_cast<size_t>(sb.step)];
+    o += fmt::format("<text x=\"0\" y=\"{:.0f}\">{}</text>\n", y + 11,
+                     HtmlEscape(Ellipsize(step.name, 14)));
+    double x = kLabelW;
+    for (size_t c = 0; c < kTimeCategoryCount; ++c) {
+      const TimeNs ns = sb.times.ns[c];
+      if (ns <= 0) continue;
+      const double w = scale * static_cast<double>(ns);
+      o += fmt::format(
+          "<rect class=\"b{}\" x=\"{:.1f}\" y=\"{:.0f}\" width=\"{:.1f}\" height=\"{}\"><title>{}: "
+          "{} ms</title></rect>\n",
+          c, x, y, w, kBarH, HtmlEscape(DisplayName(static_cast<TimeCategory>(c))),
+          FormatMs(static_cast<double>(ns) / kNsPerMs));
+      x += w;
+    }
+    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.0f}\">{} ms</text>\n", x + 4, y + 11,
+                     FormatMs(static_cast<double>(sb.duration) / kNsPerMs));
+  }
+  o += "</svg>\n";
+  if (p->steps.size() > n)
+    o += fmt::format("<p class=\"mute\">The first {} of {} steps are drawn.</p>\n", n,
+                     p->steps.size());
+}
+
+void Recommendations(std::string& o, const TraceAnalysis&) {
+  o += "<h2>What to change first</h2>\n";
+  o += "<table id=\"recommendations\"><tr><th>#</th><th>change</th><th>evidence</th><th "
+       "class=\"num\">saving per step</th><th>confidence</th></tr>\n";
+  o +=
+      "<tr><td colspan=\"5\" class=\"mute\">This analysis produced no recommendations.</td></tr>\n";
+  o += "</table>\n";
+}
+
+void TopKernels(std::string& o, const TraceAnalysis& a) {
+  o += "<h2>Top kernels</h2>\n";
+  if (a.kernels.top.empty()) {
+    o += "<p class=\"mute\">No kernels in the analysed steps.</p>\n";
+    return;
+  }
+  o += "<table id=\"top-kernels\"><tr><th>kernel</th><th>class</th><th class=\"num\">calls</th><th "
+       "class=\"num\">total ms</th><th class=\"num\">mean µs</th><th "
+       "class=\"num\">share</th></tr>\n";
+  for (const KernelStat& k : a.kernels.top) {
+    o += fmt::format(
+        "<tr><td><code title=\"{}\">{}</code></td><td><span class=\"legend\"><span><i "
+        "class=\"c{}\"></i>{}</span></span></td><td class=\"num\">{}</td><td "
+        "class=\"num\">{}</td><td class=\"num\">{:.1f}</td><td class=\"num\">{}</td></tr>\n",
+        HtmlEscape(Ellipsize(k.name, 400)), HtmlEscape(ShortKernelName(k.name, 90)),
+        static_cast<int>(k.cls), HtmlEscape(DisplayName(k.cls)), WithCommas(k.count),
+        FormatMs(static_cast<double>(k.total_ns) / kNsPerMs), k.mean_ns() / kNsPerUs,
+        Pct(a.kernels.total_ns ? static_cast<double>(k.total_ns) / a.kernels.total_ns : 0));
+  }
+  o += "</table>\n";
+  if (!a.kernels.classes.empty()) {
+    o += "<h3>Kernel time by class</h3>\n<table><tr><th>class</th><th class=\"num\">calls</th><th "
+         "class=\"num\">total ms</th><th class=\"num\">share</th></tr>\n";
+    for (const ClassStat& c : a.kernels.classes)
+      o += fmt::format(
+          "<tr><td><span class=\"legend\"><span><i class=\"c{}\"></i>{}</span></span></td><td "
+          "class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
+          static_cast<int>(c.cls), HtmlEscape(DisplayName(c.cls)), WithCommas(c.count),
+          FormatMs(static_cast<double>(c.total_ns) / kNsPerMs), Pct(c.share));
+    o += "</table>\n";
+  }
+}
+
+void ReaderFacts(std::string& o, const TraceAnalysis& a) {
+  o += "<h2>What the reader skipped</h2>\n<table id=\"skipped\">\n";
+  o += fmt::format("<tr><td>events seen / kept</td><td class=\"num\">{} / {}</td></tr>\n",
+                   WithCommas(a.read.events_seen), WithCommas(a.read.events_kept));
+  o += fmt::format("<tr><td>events skipped</td><td class=\"num\">{}</td></tr>\n",
+                   WithCommas(a.read.TotalLost()));
+  for (size_t i = 0; i < kSkipReasonCount; ++i)
+    if (a.read.skipped[i])
+      o += fmt::format("<tr><td>&nbsp;&nbsp;{}</td><td class=\"num\">{}</td></tr>\n",
+                       HtmlEscape(ToString(static_cast<SkipReason>(i))),
+                       WithCommas(a.read.skipped[i]));
+  if (a.read.truncated)
+    o += fmt::format("<tr><td>file cut off</td><td class=\"num\">read up to byte {}</td></tr>\n",
+                     WithCommas(a.read.truncated_at));
+  o += "</table>\n";
+  if (!a.read.warnings.empty() || !a.notes.empty()) {
+    o += "<ul>";
+    for (const std::string& w : a.read.warnings)
+      o += "<li>" + HtmlEscape(w) + "</li>";
+    for (const std::string& n : a.notes)
+      o += "<li>" + HtmlEscape(n) + "</li>";
+    o += "</ul>\n";
+  }
+}
+
+void Rank(std::string& o, const TraceAnalysis& a) {
+  o += "<section class=\"rank\">\n";
+  o += fmt::format("<h1>{}</h1>\n", HtmlEscape(a.file));
+  std::string facts =
+      fmt::format("{} steps from {}", a.steps.steps.size(), ToString(a.steps.source));
+  if (a.rank >= 0) facts += fmt::format(" · rank {}", a.rank);
+  if (a.world_size > 0) facts += fmt::format(" of {}", a.world_size);
+  for (const DeviceSummary& d : a.devices)
+    if (d.device == a.primary_device && !d.name.empty()) facts += " · " + d.name;
+  if (a.vendor != GpuVendor::kUnknown) facts += fmt::format(" · {} GPU", ToString(a.vendor));
+  o += "<p class=\"mute\">" + HtmlEscape(facts) + "</p>\n";
+  Headline(o, a);
+  Recommendations(o, a);
+  Timeline(o, a.timeline);
+  BreakdownBars(o, a);
+  TopKernels(o, a);
+  ReaderFacts(o, a);
+  o += "</section>\n";
+}
+
+}  // namespace
+
+std::string WriteHtmlReport(const Report& report) {
+  std::string o;
+  o.reserve(64 * 1024);
+  o += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
+  o += "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n";
+  // No scripts, styles or images from anywhere: the page works offline and in a sandboxed CI
+  // viewer.
+  o += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+       "'unsafe-inline'\">\n";
+  o += fmt::format("<title>teye report: {}</title>\n<style>{}</style></head><body>\n",
+                   HtmlEscape(report.ranks.empty() ? "" : report.ranks.front().file), kStyle);
+  for (const TraceAnalysis& a : report.ranks)
+    Rank(o, a);
+  o += fmt::format("<p class=\"mute\">teye {} · metrics are defined in docs/metrics.md</p>\n",
+                   HtmlEscape(report.teye_version));
+  o += "</body></html>\n";
+  return o;
+}
+
+}  // namespace teye
