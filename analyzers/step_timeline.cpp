@@ -87,12 +87,13 @@ bool HostKind(const Trace& trace, RowIndex row, TimelineKind* kind) {
 
 std::string ThreadName(const Trace& trace, ThreadIndex t) {
   const ThreadTable& th = trace.threads();
-  std::string name =
-      "thread " + (th.tid_label[t] != kEmptyString ? std::string(trace.str(th.tid_label[t]))
-                                                   : std::to_string(th.tid[t]));
-  if (th.thread_name[t] != kEmptyString)
-    name += " (" + std::string(trace.str(th.thread_name[t])) + ")";
-  return name;
+  const std::string tid = th.tid_label[t] != kEmptyString ? std::string(trace.str(th.tid_label[t]))
+                                                          : std::to_string(th.tid[t]);
+  const std::string name(trace.str(th.thread_name[t]));
+  if (name.empty()) return "thread " + tid;
+  // Kineto names threads "thread 1234 (python)" already.
+  if (name.find(tid) != std::string::npos) return name;
+  return "thread " + tid + " (" + name + ")";
 }
 
 const Step* Representative(const StepsResult& steps) {

@@ -204,8 +204,11 @@ void BreakdownBars(std::string& o, const TraceAnalysis& a) {
   TimeNs longest = 1;
   for (size_t i = 0; i < n; ++i)
     longest = std::max(longest, p->steps[i].duration);
-  constexpr double kLabelW = 90, kPlotW = 880, kBarH = 14, kGap = 4;
-  const double height = (kBarH + kGap) * static_cast<double>(n) + 4;
+  // Many steps: thin bars, every 10th labelled, so the chart stays a screen tall.
+  const bool dense = n > 40;
+  const double bar_h = dense ? 5 : 14, gap = dense ? 1 : 4;
+  constexpr double kLabelW = 90, kPlotW = 880;
+  const double height = (bar_h + gap) * static_cast<double>(n) + 14;
   o += fmt::format(
       "<svg id=\"breakdown\" viewBox=\"0 0 {} {:.0f}\" role=\"img\" "
       "aria-label=\"breakdown per step\">\n",
@@ -214,10 +217,13 @@ void BreakdownBars(std::string& o, const TraceAnalysis& a) {
   const double scale = (kPlotW - kValueW) / static_cast<double>(longest);
   for (size_t i = 0; i < n; ++i) {
     const StepBreakdown& sb = p->steps[i];
-    const double y = (kBarH + kGap) * static_cast<double>(i) + 2;
+    const double y = (bar_h + gap) * static_cast<double>(i) + 2;
     const Step& step = a.steps.steps[static_cast<size_t>(sb.step)];
-    o += fmt::format("<text x=\"0\" y=\"{:.0f}\">{}</text>\n", y + 11,
-                     HtmlEscape(Ellipsize(step.name, 14)));
+    const bool labelled = !dense || i % 10 == 0;
+    if (labelled)
+      o += fmt::format("<text x=\"0\" y=\"{:.0f}\">{}</text>\n", y + (dense ? 8 : 11),
+                       step.number >= 0 ? fmt::format("step {}", step.number)
+                                        : HtmlEscape(Ellipsize(step.name, 14)));
     double x = kLabelW;
     for (size_t c = 0; c < kTimeCategoryCount; ++c) {
       const TimeNs ns = sb.times.ns[c];
@@ -226,12 +232,13 @@ void BreakdownBars(std::string& o, const TraceAnalysis& a) {
       o += fmt::format(
           "<rect class=\"b{}\" x=\"{:.1f}\" y=\"{:.0f}\" width=\"{:.1f}\" height=\"{}\"><title>{}: "
           "{} ms</title></rect>\n",
-          c, x, y, w, kBarH, HtmlEscape(DisplayName(static_cast<TimeCategory>(c))),
+          c, x, y, w, bar_h, HtmlEscape(DisplayName(static_cast<TimeCategory>(c))),
           FormatMs(static_cast<double>(ns) / kNsPerMs));
       x += w;
     }
-    o += fmt::format("<text x=\"{:.1f}\" y=\"{:.0f}\">{} ms</text>\n", x + 4, y + 11,
-                     FormatMs(static_cast<double>(sb.duration) / kNsPerMs));
+    if (labelled)
+      o += fmt::format("<text x=\"{:.1f}\" y=\"{:.0f}\">{} ms</text>\n", x + 4,
+                       y + (dense ? 8 : 11), FormatMs(static_cast<double>(sb.duration) / kNsPerMs));
   }
   o += "</svg>\n";
   if (p->steps.size() > n)

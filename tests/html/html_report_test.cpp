@@ -1,6 +1,7 @@
 // The HTML and Markdown reports: structure, size and self-containment, and the HTML page rendered
 // in headless Chromium (no console errors, recommendations table and timeline present), with a
 // screenshot kept under build/test-artifacts/. Skipped when Chromium is not installed.
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -87,6 +88,30 @@ TEST(HtmlReport, RendersInHeadlessChromium) {
   ASSERT_GT(bytes.size(), 10'000u) << "screenshot " << shot;
   EXPECT_EQ(bytes.substr(1, 3), "PNG");
   std::printf("screenshot: %s\n", shot.c_str());
+}
+
+// Every real trace renders, and the page stays small whatever the trace's size: the timeline is
+// aggregated, never a dump of events.
+TEST(HtmlReport, EveryCorpusTraceRendersSmall) {
+  const std::string root = TEYE_SHARED_TRACES;
+  auto list = test::RunCommand("find " + root + " -type f -name '*.json*' | sort");
+  if (list.exit_code != 0 || list.out.empty()) GTEST_SKIP() << "SKIPPED: no traces in " << root;
+  const std::string out =
+      ::testing::TempDir() + "teye_corpus_" + std::to_string(::getpid()) + ".html";
+  size_t largest = 0;
+  for (size_t start = 0, end; (end = list.out.find('\n', start)) != std::string::npos;
+       start = end + 1) {
+    const std::string trace = list.out.substr(start, end - start);
+    auto r = test::RunCommand(test::Teye() + " analyze -f html -o " + out + " '" + trace + "'");
+    if (r.exit_code == 2) continue;  // not a trace teye reads (it says why); not this test's job
+    ASSERT_EQ(r.exit_code, 0) << trace << ": " << r.err;
+    const std::string html = test::Slurp(out);
+    EXPECT_LT(html.size(), 512u * 1024) << trace;
+    EXPECT_NE(html.find("</html>"), std::string::npos) << trace;
+    largest = std::max(largest, html.size());
+  }
+  std::remove(out.c_str());
+  std::printf("largest corpus report: %zu bytes\n", largest);
 }
 
 TEST(MarkdownReport, ShortEnoughForAPullRequestComment) {
