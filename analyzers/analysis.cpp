@@ -1,9 +1,39 @@
 #include "teye/analyzers/analysis.h"
 
+#include <fmt/format.h>
+
 #include "teye/analyzers/gpu_timeline.h"
+#include "teye/analyzers/replay.h"
 #include "teye/analyzers/step_windows.h"
 
 namespace teye {
+namespace {
+
+// Replays the primary device's steps and runs the recommendation rules.
+void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
+              const std::vector<KernelClass>& classes, const DeviceBreakdown& device,
+              TraceAnalysis& a) {
+  const DeviceTimeline* timeline = nullptr;
+  for (const DeviceTimeline& t : timelines)
+    if (t.device == device.device) timeline = &t;
+  if (!timeline) return;
+  const ReplayGraph graph = BuildReplayGraph(trace, *timeline, a.steps, classes);
+  if (graph.steps.empty()) return;
+  const ReplayResult baseline = Replay(graph, {});
+  RuleContext context{trace,    a.steps, device,   *timeline, classes, a.kernels,
+                      a.memcpy, a.comm,  a.stalls, a.memory,  graph,   baseline};
+  context.mean_step_ms = static_cast<double>(device.total_duration) / kNsPerMs /
+                         static_cast<double>(device.steps.size());
+  context.complete_steps = static_cast<int>(device.steps.size());
+  a.replay_error = context.ReplayError();
+  a.recommendations = Recommend(context);
+  if (a.replay_error > 0.15)
+    a.notes.push_back(fmt::format(
+        "the replay of the steps is {:.0f}% off the measured step time: savings are rough",
+        100 * a.replay_error));
+}
+
+}  // namespace
 
 Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& options) {
   TraceAnalysis a;
@@ -72,6 +102,13 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
   a.comm = SummarizeCommunication(trace, classes, windows);
   a.temporal = ComputeHtaTemporal(trace);
   a.timeline = BuildStepTimeline(trace, a.steps, classes);
+
+  a.bound = ClassifyRun(a.breakdown);
+  a.memory = MeasureMemoryHeadroom(trace);
+  if (const DeviceBreakdown* p = a.breakdown.Primary(); p && !p->steps.empty()) {
+    a.stalls = FindPeriodicStalls(*p, a.steps);
+    if (options.recommend) Diagnose(trace, timelines, classes, *p, a);
+  }
 
   if (!a.has_gpu_activity)
     a.notes.push_back(

@@ -157,6 +157,7 @@ BreakdownResult ComputeBreakdown(const Trace& trace, const StepsResult& steps,
         covered = covered.Unite(part);
       }
       sb.kernel_ns = tl.kernels.LengthWithin(window);
+      sb.exposed_h2d_ns = tl.memcpy_h2d.Clip(window).Subtract(tl.kernels).Length();
       sb.busy_ns = covered.Length();
 
       // Idle time: what was the launching host thread doing?
@@ -189,6 +190,7 @@ BreakdownResult ComputeBreakdown(const Trace& trace, const StepsResult& steps,
       dev.total_duration += sb.duration;
       dev.kernel_ns += sb.kernel_ns;
       dev.busy_ns += sb.busy_ns;
+      dev.exposed_h2d_ns += sb.exposed_h2d_ns;
       dev.steps.push_back(sb);
     }
 
@@ -201,6 +203,14 @@ BreakdownResult ComputeBreakdown(const Trace& trace, const StepsResult& steps,
       });
       if (v.size() > options.contributors_per_reason) v.resize(options.contributors_per_reason);
     }
+    for (const RawGap& g : gaps) {
+      if (g.span.length() < options.long_gap_ns || dev.long_gaps.size() >= options.max_long_gaps)
+        continue;
+      dev.long_gaps.push_back({g.span.start, g.span.end, g.reason, tl.device, g.step, g.thread,
+                               evidence_name(g.evidence)});
+    }
+    std::sort(dev.long_gaps.begin(), dev.long_gaps.end(),
+              [](const IdleGap& a, const IdleGap& b) { return a.start < b.start; });
     const size_t keep = std::min(gaps.size(), options.largest_gaps);
     std::partial_sort(gaps.begin(), gaps.begin() + static_cast<ptrdiff_t>(keep), gaps.end(),
                       [](const RawGap& a, const RawGap& b) {

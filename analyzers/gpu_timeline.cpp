@@ -8,7 +8,7 @@ namespace teye {
 std::vector<DeviceTimeline> BuildDeviceTimelines(const Trace& trace,
                                                  const std::vector<KernelClass>& classes) {
   struct Raw {
-    std::vector<Interval> compute, memory, comm, memcpy, memset;
+    std::vector<Interval> compute, memory, comm, memcpy, memcpy_h2d, memset;
     std::vector<RowIndex> ops;
     std::unordered_map<ThreadIndex, int64_t> launches;
     int64_t kernels = 0;
@@ -37,6 +37,7 @@ std::vector<DeviceTimeline> BuildDeviceTimelines(const Trace& trace,
         break;
       case GpuOpKind::kMemcpy:
         r.memcpy.push_back(iv);
+        if (g.copy_kind[i] == CopyKind::kHtoD) r.memcpy_h2d.push_back(iv);
         break;
       case GpuOpKind::kMemset:
         r.memset.push_back(iv);
@@ -55,6 +56,7 @@ std::vector<DeviceTimeline> BuildDeviceTimelines(const Trace& trace,
     t.memory_bound = IntervalSet::Union(std::move(r.memory));
     t.communication = IntervalSet::Union(std::move(r.comm));
     t.memcpy = IntervalSet::Union(std::move(r.memcpy));
+    t.memcpy_h2d = IntervalSet::Union(std::move(r.memcpy_h2d));
     t.memset = IntervalSet::Union(std::move(r.memset));
     t.kernels = t.compute.Unite(t.memory_bound).Unite(t.communication);
     t.busy = t.kernels.Unite(t.memcpy).Unite(t.memset);

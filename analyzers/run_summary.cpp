@@ -24,6 +24,15 @@ RunSummary SummarizeRun(const TraceAnalysis& a) {
   for (const ClassStat& c : a.kernels.classes)
     r.classes.push_back(
         {std::string(ToString(c.cls)), c.count, static_cast<double>(c.total_ns) / kNsPerMs});
+  if (a.bound.valid) {
+    // The same keys, in the same order, as the report's bound.shares.
+    r.bound_class = std::string(ToString(a.bound.run.cls));
+    for (size_t i = 0; i < kBoundClassCount; ++i) {
+      const auto c = static_cast<BoundClass>(i);
+      r.bound_shares.emplace_back(std::string(ToString(c)), a.bound.run.shares[c]);
+    }
+    r.bound_shares.emplace_back("unassigned", a.bound.run.shares.unassigned);
+  }
   for (const KernelStat& k : a.kernels.top)
     r.top_kernels.push_back({k.name, std::string(ToString(k.cls)), k.count,
                              static_cast<double>(k.total_ns) / kNsPerMs, k.mean_ns() / kNsPerUs});

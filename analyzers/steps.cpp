@@ -114,6 +114,7 @@ std::vector<Step> StepsFromMarkers(const Trace& trace, const std::vector<Marker>
     s.number = StepNumber(s.name);
     s.cpu_start = m.start;
     s.cpu_end = m.end;
+    s.marker = m.row;
     steps.push_back(std::move(s));
   }
   return steps;
@@ -243,6 +244,7 @@ Result<StepsResult> DetectSteps(const Trace& trace, const StepOptions& options) 
         s.name = "iteration " + std::to_string(i + 1);
         s.cpu_start = markers[i].start;
         s.cpu_end = i + 1 < markers.size() ? markers[i + 1].start : std::max(hi, markers[i].end);
+        s.marker = markers[i].row;
         result.steps.push_back(std::move(s));
       }
       result.warnings.push_back("no ProfilerStep#N annotations: steps are DataLoader iterations");

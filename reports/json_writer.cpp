@@ -1,32 +1,12 @@
 #include "teye/reports/json_writer.h"
 
-#include <cmath>
-
-#include <nlohmann/json.hpp>
+#include "json_diagnosis.h"
+#include "json_numbers.h"
 
 namespace teye {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-// Numbers are rounded for a stable, readable document: ms to the µs, shares to 1e-4.
-double Round(double v, int digits) {
-  const double scale = std::pow(10.0, digits);
-  double r = std::round(v * scale) / scale;
-  return r == 0 ? 0.0 : r;  // no "-0"
-}
-double Ms(double ns) {
-  return Round(ns / kNsPerMs, 3);
-}
-double Us(double ns) {
-  return Round(ns / kNsPerUs, 3);
-}
-double Share(double v) {
-  return Round(v, 4);
-}
-double Pct(double v) {
-  return Round(v, 2);
-}
+using namespace json;
 
 Json ReadJson(const TraceAnalysis& a) {
   Json skipped = Json::object();
@@ -224,6 +204,7 @@ Json RankJson(const TraceAnalysis& a) {
   j["has_gpu_activity"] = a.has_gpu_activity;
   j["gpu_utilization"] = Share(a.gpu_utilization);
   j["gpu_busy"] = Share(a.gpu_busy);
+  AddDiagnosis(a, j);
   Json devices = Json::array();
   for (const DeviceSummary& d : a.devices) {
     devices.push_back({{"id", d.device},

@@ -111,6 +111,127 @@ void Steps(Out& out, const TraceAnalysis& a) {
   out.Line();
 }
 
+// Words of `text` in lines of at most `width` display columns, each starting with `indent`.
+std::vector<std::string> Wrap(std::string_view text, size_t width, std::string_view indent) {
+  std::vector<std::string> lines;
+  std::string line(indent);
+  size_t columns = indent.size();
+  auto display = [](std::string_view w) {
+    size_t n = 0;
+    for (unsigned char ch : w)
+      n += (ch & 0xC0) != 0x80;  // UTF-8 lead bytes
+    return n;
+  };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t space = text.find(' ', pos);
+    if (space == std::string_view::npos) space = text.size();
+    std::string_view word = text.substr(pos, space - pos);
+    pos = space + 1;
+    if (word.empty()) continue;
+    if (columns > indent.size() && columns + 1 + display(word) > width) {
+      lines.push_back(line);
+      line = std::string(indent);
+      columns = indent.size();
+    }
+    if (columns > indent.size()) line += ' ', ++columns;
+    line += word;
+    columns += display(word);
+  }
+  if (columns > indent.size()) lines.push_back(line);
+  return lines;
+}
+
+void Verdict(Out& out, const TraceAnalysis& a) {
+  const BoundResult& b = a.bound;
+  if (!b.valid) return;
+  std::string shares;
+  for (size_t i = 0; i < kBoundClassCount; ++i) {
+    const auto c = static_cast<BoundClass>(i);
+    shares +=
+        fmt::format("{}{} {}", shares.empty() ? "" : " · ", ToString(c), Pct(b.run.shares[c]));
+  }
+  out.Line(
+      Label(out, "BOUND") + out.Bold(fmt::format("{}-bound", ToString(b.run.cls))) +
+      fmt::format("  margin {:.0f} pts over {}", 100 * b.run.margin, ToString(b.run.runner_up)));
+  out.Line(std::string(kLabelWidth, ' ') + out.Dim(shares));
+  for (const std::string& l :
+       Wrap(b.run.reason, static_cast<size_t>(out.width()), std::string(kLabelWidth, ' ')))
+    out.Line(out.Dim(l));
+  size_t steps_other = 0;
+  for (const BoundVerdict& v : b.steps)
+    steps_other += v.cls != b.run.cls;
+  if (steps_other > 0)
+    out.Line(
+        std::string(kLabelWidth, ' ') +
+        out.Dim(fmt::format("{} of {} steps are classed otherwise", steps_other, b.steps.size())));
+  out.Line();
+}
+
+void Stalls(Out& out, const TraceAnalysis& a) {
+  for (size_t i = 0; i < a.stalls.size(); ++i) {
+    const StallPattern& s = a.stalls[i];
+    const std::string period = s.every_steps > 0
+                                   ? fmt::format("every {} steps", s.every_steps)
+                                   : fmt::format("every {} ms", FormatMs(s.period_ms));
+    out.Line(Label(out, i == 0 ? "RECURRING GAPS" : "") +
+             fmt::format("GPU idle {} ({} × {} ms, max {} ms): {}", period, s.occurrences,
+                         FormatMs(s.mean_ms), FormatMs(s.max_ms), s.activity));
+    if (!s.evidence.empty())
+      out.Line(std::string(kLabelWidth, ' ') +
+               out.Dim(Ellipsize("host was in: " + s.evidence,
+                                 static_cast<size_t>(out.width() - kLabelWidth))));
+  }
+  if (!a.stalls.empty()) out.Line();
+  for (const MemoryHeadroom& m : a.memory) {
+    if (m.total <= 0) {
+      out.Line(Label(out, "MEMORY") + fmt::format("GPU {} peak allocated {} (device size unknown)",
+                                                  m.device, HumanBytes(m.peak_allocated)));
+    } else {
+      out.Line(Label(out, "MEMORY") +
+               fmt::format("GPU {} peak allocated {} of {} ({}) · reserved {}", m.device,
+                           HumanBytes(m.peak_allocated), HumanBytes(m.total), Pct(m.peak_fraction),
+                           Pct(m.reserved_fraction)));
+    }
+  }
+  if (!a.memory.empty()) out.Line();
+}
+
+void Recommendations(Out& out, const TraceAnalysis& a) {
+  if (!a.bound.valid) return;
+  if (a.recommendations.empty()) {
+    out.Line(Label(out, "DO THIS FIRST") +
+             "no rule fired: nothing teye knows how to fix stands out");
+    out.Line();
+    return;
+  }
+  out.Line(
+      out.Bold("DO THIS FIRST") +
+      out.Dim(fmt::format("  {} recommendation{}, by expected saving per step",
+                          a.recommendations.size(), a.recommendations.size() == 1 ? "" : "s")));
+  const size_t width = static_cast<size_t>(out.width());
+  for (size_t i = 0; i < a.recommendations.size(); ++i) {
+    const Recommendation& r = a.recommendations[i];
+    const std::string saving =
+        r.saving_ms > 0 ? fmt::format("−{} ms/step ({:.1f}%)", FormatMs(r.saving_ms), r.saving_pct)
+                        : std::string("no time saving");
+    const std::string number = fmt::format("  {}. ", i + 1);
+    const std::string title = Ellipsize(r.title, width - number.size() - saving.size() - 4);
+    out.Line(number + out.Color("32", saving) + "  " + out.Bold(title));
+    if (i >= 3) continue;  // the first three in full, the rest by title
+    for (const std::string& l : Wrap("do: " + r.action, width, "     "))
+      out.Line(l);
+    for (const std::string& e : r.evidence)
+      for (const std::string& l : Wrap("why: " + e, width, "     "))
+        out.Line(out.Dim(l));
+    for (const std::string& l : Wrap(fmt::format("estimate ({} confidence, rule {}): {}",
+                                                 ToString(r.confidence), r.id, r.method),
+                                     width, "     "))
+      out.Line(out.Dim(l));
+  }
+  out.Line();
+}
+
 void Breakdown(Out& out, const TraceAnalysis& a) {
   const DeviceBreakdown* p = a.breakdown.Primary();
   if (!p || p->steps.empty() || a.shares.empty()) return;
@@ -239,10 +360,13 @@ std::string WriteTextReport(const Report& report, const TextOptions& options) {
     Header(out, a, report);
     Steps(out, a);
     if (a.has_gpu_activity) {
+      Verdict(out, a);
       Breakdown(out, a);
+      Stalls(out, a);
       Kernels(out, a);
       Transfers(out, a);
       Temporal(out, a);
+      Recommendations(out, a);
     }
     ReadNotes(out, a);
   }

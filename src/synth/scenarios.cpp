@@ -26,6 +26,7 @@ void Healthy(Knobs& k, std::mt19937_64& rng) {
   k.batch_cost_ms = 20;
   k.pin_memory = true;
   k.non_blocking = true;
+  k.copy_stream = true;
   k.batch_mb = 24;
   k.layers = UniformInt(rng, 16, 32);
   k.precision = Precision::kBf16;
@@ -54,8 +55,8 @@ const Family kFamilies[] = {
      [](Knobs& k, std::mt19937_64& rng) {
        Healthy(k, rng);
        k.num_workers = UniformInt(rng, 1, 3);
-       // GPU step ≈ layers * 3 GEMMs; make batches 1.5–3x slower than that per worker slot.
-       k.batch_cost_ms = k.num_workers * Uniform(rng, 60, 160);
+       // Each worker slot delivers a batch 1.5–3x slower than the GPU consumes it.
+       k.batch_cost_ms = k.num_workers * EstimateGpuStepMs(k) * Uniform(rng, 1.5, 3);
      }},
     {{"compute-fp32", "Compute-bound on FP32 SIMT GEMMs (no AMP/TF32)", "compute", "amp"},
      [](Knobs& k, std::mt19937_64& rng) {
@@ -83,6 +84,21 @@ const Family kFamilies[] = {
        k.parameter_mb = Uniform(rng, 600, 1200);
        k.link_gbps = Uniform(rng, 8, 20);
      }},
+    {{"comm-small-buckets",
+      "Communication-bound: DDP with a tiny bucket_cap_mb sends every gradient tensor in its own "
+      "all-reduce, paying NCCL's fixed cost hundreds of times per step",
+      "communication", "bucketing"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.world_size = 8;
+       k.overlap_comm = true;
+       k.bucket_mb = 0.01;
+       k.gemm_gflop = Uniform(rng, 20, 60);
+       k.parameters = k.layers * UniformInt(rng, 8, 16);
+       k.parameter_mb = Uniform(rng, 100, 300);
+       k.nccl_latency_us = Uniform(rng, 60, 120);
+       k.link_gbps = Uniform(rng, 50, 150);
+     }},
     {{"host-launch", "Host-bound: many tiny kernels, each cheaper than its launch and dispatch",
       "host", "cuda_graphs"},
      [](Knobs& k, std::mt19937_64& rng) {
@@ -108,6 +124,7 @@ const Family kFamilies[] = {
        Healthy(k, rng);
        k.pin_memory = false;
        k.non_blocking = false;
+       k.copy_stream = false;
        k.batch_mb = Uniform(rng, 400, 900);
      }},
 };
@@ -147,6 +164,10 @@ Result<Knobs> ApplyFix(Knobs k, const std::string& fix) {
   } else if (fix == "pin_memory") {
     k.pin_memory = true;
     k.non_blocking = true;
+  } else if (fix == "copy_stream") {
+    k.pin_memory = true;
+    k.non_blocking = true;
+    k.copy_stream = true;
   } else if (fix == "amp") {
     k.precision = Precision::kBf16;
   } else if (fix == "fuse_elementwise") {

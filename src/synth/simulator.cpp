@@ -30,11 +30,25 @@ constexpr Ns kMs = 1000 * 1000;
 constexpr int kComputeStream = 7;
 constexpr int kCopyStream = 13;
 constexpr int kCommStream = 21;
-constexpr int kWarmupSteps = 12;            // enough for a host that runs ahead to fill the queue
-constexpr size_t kLaunchQueueDepth = 1024;  // launches a stream holds before cudaLaunch blocks
+constexpr int kMinWarmupSteps = 12;    // steps simulated before profiling starts, at least...
+constexpr int kMaxWarmupSteps = 4000;  // ...and until a host that runs ahead has filled the queue
+constexpr size_t kLaunchQueueDepth = 1024;  // launches the device holds before a launch blocks
 constexpr Ns kLaunchLatency = 3 * kUs;      // enqueue → earliest start on an idle GPU
 constexpr int64_t kBaseTimeNs = 1767225600000000000;  // 2026-01-01, as Kineto's baseTimeNanoseconds
 constexpr int kPid = 4242;
+
+// GEMM rate the simulated kernels reach: below peak, as real cuBLAS GEMMs do.
+double EffectiveGemmTflops(const GpuSpec& gpu, Precision precision) {
+  switch (precision) {
+    case Precision::kFp32:
+      return gpu.fp32_tflops * 0.75;
+    case Precision::kTf32:
+      return (gpu.tf32_tflops > 0 ? gpu.tf32_tflops : gpu.fp32_tflops) * 0.6;
+    case Precision::kBf16:
+      return gpu.bf16_tflops * 0.6;
+  }
+  return gpu.fp32_tflops;
+}
 
 struct KernelSpec {
   std::string name;
@@ -97,24 +111,21 @@ class Simulation {
 
   int64_t CurrentExternal() const { return stack_.empty() ? 0 : stack_.back().external; }
 
-  // Blocks the host while `stream` already holds kLaunchQueueDepth launches that have not
-  // started: CUDA's launch queue is finite, so a host that runs ahead is held back.
-  void WaitForQueueSpace(int stream) {
-    auto& pending = pending_starts_[stream];
-    while (!pending.empty() && pending.front() <= host_)
-      pending.pop_front();
-    while (pending.size() >= kLaunchQueueDepth) {
-      host_ = std::max(host_, pending.front());
-      pending.pop_front();
-    }
+  // CUDA's launch queue is finite and per device: the k-th launch cannot complete before the
+  // work launched kLaunchQueueDepth launches earlier has started, so a host that runs ahead is
+  // held back.
+  void WaitForQueueSpace() {
+    if (launch_starts_.size() >= kLaunchQueueDepth)
+      host_ = std::max(host_, launch_starts_[launch_starts_.size() - kLaunchQueueDepth]);
   }
 
-  // Schedules device work enqueued now; returns its end.
-  Ns Schedule(int stream, Ns duration, Ns enqueue) {
-    WaitForQueueSpace(stream);
+  // Schedules device work enqueued now; returns its end. Nodes of a CUDA graph after the first
+  // share the graph's one launch.
+  Ns Schedule(int stream, Ns duration, Ns enqueue, bool new_launch = true) {
+    if (new_launch) WaitForQueueSpace();
     enqueue = std::max(enqueue, host_);
     Ns start = std::max(enqueue + kLaunchLatency, StreamFree(stream));
-    pending_starts_[stream].push_back(start);
+    if (new_launch) launch_starts_.push_back(start);
     StreamFree(stream) = start + duration;
     last_start_ = start;
     return start + duration;
@@ -218,17 +229,7 @@ class Simulation {
   }
 
   // --- the model --------------------------------------------------------------------------
-  double GemmTflops() const {
-    switch (k_.precision) {
-      case Precision::kFp32:
-        return gpu_.fp32_tflops * 0.75;
-      case Precision::kTf32:
-        return (gpu_.tf32_tflops > 0 ? gpu_.tf32_tflops : gpu_.fp32_tflops) * 0.6;
-      case Precision::kBf16:
-        return gpu_.bf16_tflops * 0.6;
-    }
-    return gpu_.fp32_tflops;
-  }
+  double GemmTflops() const { return EffectiveGemmTflops(gpu_, k_.precision); }
   std::string_view GemmName() const {
     switch (k_.precision) {
       case Precision::kFp32:
@@ -403,7 +404,7 @@ class Simulation {
     // Input copy.
     Op("aten::to");
     Op("aten::copy_");
-    const bool side_stream = k_.non_blocking && k_.pin_memory;
+    const bool side_stream = k_.copy_stream && k_.non_blocking && k_.pin_memory;
     Memcpy(k_.batch_mb * 1e6, /*to_device=*/true, k_.pin_memory,
            side_stream ? kCopyStream : kComputeStream);
     End();
@@ -440,14 +441,21 @@ class Simulation {
   }
 
   void Backward() {
-    const double grad_mb_per_layer = k_.parameter_mb / k_.layers;
+    // Each layer holds one weight and a few small tensors (bias, norm scale and shift); DDP
+    // fills a bucket tensor by tensor as their gradients become ready.
+    const int tensors = std::max(1, k_.parameters / k_.layers);
+    const double layer_mb = k_.parameter_mb / k_.layers;
+    const double small_mb = tensors > 1 ? std::min(0.01 * layer_mb, 0.5) : 0;
     double bucket = 0;
     for (int l = k_.layers - 1; l >= 0; --l) {
       BackwardLayer(l);
-      bucket += grad_mb_per_layer;
-      if (k_.world_size > 1 && k_.overlap_comm && (bucket >= k_.bucket_mb || l == 0)) {
-        AllReduce(bucket);
-        bucket = 0;
+      for (int t = 0; t < tensors; ++t) {
+        bucket += t == 0 ? layer_mb - small_mb * (tensors - 1) : small_mb;
+        const bool last = l == 0 && t + 1 == tensors;
+        if (k_.world_size > 1 && k_.overlap_comm && (bucket >= k_.bucket_mb || last)) {
+          AllReduce(bucket);
+          bucket = 0;
+        }
       }
     }
   }
@@ -467,8 +475,10 @@ class Simulation {
     int64_t corr;
     Ns call = Runtime("cudaGraphLaunch", Us(20), &corr);
     Ns enqueue = host_;
+    bool first_node = true;
     auto graph_kernel = [&](const KernelSpec& s) {
-      Ns end = Schedule(kComputeStream, s.duration, enqueue);
+      Ns end = Schedule(kComputeStream, s.duration, enqueue, first_node);
+      first_node = false;
       EmitKernel(s, kComputeStream, corr, last_start_, end);
       StreamFree(kComputeStream) = end + kUs;  // ~1 µs between graph nodes
     };
@@ -563,7 +573,7 @@ class Simulation {
   Ns last_start_ = 0;
   Ns loader_start_ = 0;
   std::map<int, Ns> stream_free_;
-  std::map<int, std::deque<Ns>> pending_starts_;
+  std::vector<Ns> launch_starts_;  // start of the work of every launch, in launch order
   std::vector<Open> stack_;
   std::vector<Ns> ready_;
   std::vector<Ns> consumed_;
@@ -594,16 +604,36 @@ SimulationSummary Simulation::Run() {
   writer_.Begin(header);
   // The loader starts with the job, a little before the first step.
   loader_start_ = -static_cast<Ns>(k_.batch_cost_ms * kMs);
+  auto gpu_done = [&] {
+    Ns done = INT64_MIN;
+    for (auto& [stream, free] : stream_free_)
+      done = std::max(done, free);
+    return done;
+  };
+  // Warm up until the run is in its steady state: a host that runs ahead of the GPU does so
+  // until the launch queue is full, after which its lead stops growing.
+  Ns lead = 0;
+  int steady_steps = 0;
+  for (int s = 0; s < kMaxWarmupSteps; ++s) {
+    emitting_ = false;
+    const Ns before = host_;
+    Step(0);
+    std::erase_if(future_, [&](const auto& e) { return e.first < host_; });
+    const Ns new_lead = gpu_done() - host_;
+    steady_steps = std::abs(new_lead - lead) <= (host_ - before) / 50 ? steady_steps + 1 : 0;
+    lead = new_lead;
+    if (s + 1 >= kMinWarmupSteps && steady_steps >= 5) break;
+  }
   std::vector<Ns> step_starts;
-  for (int s = 0; s < kWarmupSteps + k_.steps; ++s) {
-    emitting_ = s >= kWarmupSteps;
-    if (emitting_) {
-      if (step_starts.empty()) window_start_ = host_;
-      step_starts.push_back(host_);
-    }
-    Step(100 + s - kWarmupSteps);
+  std::vector<Ns> step_gpu_done{gpu_done()};
+  for (int s = 0; s < k_.steps; ++s) {
+    emitting_ = true;
+    if (step_starts.empty()) window_start_ = host_;
+    step_starts.push_back(host_);
+    Step(100 + s);
+    step_gpu_done.push_back(gpu_done());
     // Flush as we go so memory stays flat for big traces.
-    if (emitting_) {
+    {
       for (auto& e : events_)
         writer_.Event(e);
       summary.events += static_cast<int64_t>(events_.size());
@@ -620,6 +650,12 @@ SimulationSummary Simulation::Run() {
   for (size_t i = 0; i + 1 < step_starts.size(); ++i)
     total += static_cast<double>(step_starts[i + 1] - step_starts[i]);
   summary.mean_step_ms = k_.steps > 0 ? total / k_.steps / kMs : 0;
+  // Ground truth that does not depend on where the host is: consecutive steps' work completes
+  // one period apart in the steady state.
+  summary.period_ms =
+      k_.steps > 0
+          ? static_cast<double>(step_gpu_done.back() - step_gpu_done.front()) / k_.steps / kMs
+          : 0;
 
   // Profiler bookkeeping events, as Kineto writes them.
   const Ns first = step_starts.front();
@@ -649,6 +685,15 @@ SimulationSummary Simulation::Run() {
 }
 
 }  // namespace
+
+double EstimateGpuStepMs(const Knobs& k) {
+  const GpuSpec& gpu = FindGpu(k.gpu);
+  const double gemm_ms = k.gemm_gflop / EffectiveGemmTflops(gpu, k.precision);
+  const int chain = k.fused_elementwise ? 1 : k.elementwise_per_layer;
+  const double elementwise_ms = 2 * k.activation_mb / (gpu.mem_gbps * 0.8);
+  const double optimizer_ms = 7 * k.parameter_mb / (gpu.mem_gbps * 0.8);
+  return k.layers * (3 * gemm_ms + 2 * chain * elementwise_ms) + optimizer_ms;
+}
 
 SimulationSummary Simulate(const Knobs& knobs, std::ostream& out) {
   Simulation sim(knobs, out);

@@ -41,6 +41,9 @@ struct Pair {
   const char* scenario;
   const char* fix;
 };
+void PrintTo(const Pair& p, std::ostream* os) {
+  *os << p.scenario << " --fix " << p.fix;
+}
 
 class DiffGolden : public ::testing::TestWithParam<Pair> {};
 

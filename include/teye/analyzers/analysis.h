@@ -5,10 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "teye/analyzers/bound_class.h"
 #include "teye/analyzers/breakdown.h"
 #include "teye/analyzers/hta_temporal.h"
 #include "teye/analyzers/kernel_classes.h"
 #include "teye/analyzers/kernel_stats.h"
+#include "teye/analyzers/memory_headroom.h"
+#include "teye/analyzers/periodic_stalls.h"
+#include "teye/analyzers/recommendations.h"
 #include "teye/analyzers/step_timeline.h"
 #include "teye/analyzers/steps.h"
 #include "teye/analyzers/transfer_stats.h"
@@ -20,6 +24,7 @@ struct AnalysisOptions {
   StepOptions steps;
   size_t top_kernels = 10;
   const KernelClassifier* classifier = nullptr;  // nullptr: the built-in table
+  bool recommend = true;  // build the replay graph and run the recommendation rules
 };
 
 struct DeviceSummary {
@@ -68,6 +73,13 @@ struct TraceAnalysis {
   CommSummary comm;
   TemporalBreakdown temporal;
   StepTimeline timeline;  // one representative step, aggregated for drawing
+
+  // Diagnosis (primary device).
+  BoundResult bound;
+  std::vector<StallPattern> stalls;
+  std::vector<MemoryHeadroom> memory;
+  std::vector<Recommendation> recommendations;  // ranked by saving
+  double replay_error = 0;  // |replayed − measured| / measured mean step time, 0 when not replayed
 
   std::vector<std::string> notes;  // facts the reader of the report should know
 };

@@ -61,8 +61,9 @@ struct StepBreakdown {
   int device = -1;
   TimeNs duration = 0;
   CategoryTimes times;
-  TimeNs kernel_ns = 0;  // |union of kernels| inside the step
-  TimeNs busy_ns = 0;    // |union of kernels, memcpy, memset| inside the step
+  TimeNs kernel_ns = 0;       // |union of kernels| inside the step
+  TimeNs busy_ns = 0;         // |union of kernels, memcpy, memset| inside the step
+  TimeNs exposed_h2d_ns = 0;  // host-to-device copy time no kernel overlaps (part of memcpy)
 };
 
 // Host ranges that took idle time, summed by name, per reason.
@@ -79,13 +80,18 @@ struct DeviceBreakdown {
   TimeNs total_duration = 0;
   TimeNs kernel_ns = 0;
   TimeNs busy_ns = 0;
+  TimeNs exposed_h2d_ns = 0;
   std::array<std::vector<IdleContributor>, kTimeCategoryCount> contributors;  // idle reasons
   std::vector<IdleGap> largest_gaps;  // the longest idle gaps, longest first
+  std::vector<IdleGap> long_gaps;     // every gap of at least BreakdownOptions::long_gap_ns, in
+                                      // time order (for recurring-stall detection)
 };
 
 struct BreakdownOptions {
   size_t largest_gaps = 10;
   size_t contributors_per_reason = 5;
+  TimeNs long_gap_ns = kNsPerMs;
+  size_t max_long_gaps = 100000;
 };
 
 struct BreakdownResult {

@@ -16,6 +16,7 @@ struct DeviceTimeline {
   IntervalSet memory_bound;   // kernels whose class has the memory role
   IntervalSet communication;  // communication kernels
   IntervalSet memcpy;
+  IntervalSet memcpy_h2d;  // host-to-device copies: the input's way onto the GPU
   IntervalSet memset;
   IntervalSet kernels;        // all kernels
   IntervalSet busy;           // kernels, memcpy and memset

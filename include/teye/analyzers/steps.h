@@ -23,8 +23,9 @@ struct Step {
   std::string name;
   TimeNs cpu_start = 0;  // the host range that marks the step
   TimeNs cpu_end = 0;
-  TimeNs gpu_end = 0;    // end of the last GPU activity launched inside [cpu_start, cpu_end)
-  bool complete = true;  // false: cut short by the profiler stopping; left out of statistics
+  TimeNs gpu_end = 0;        // end of the last GPU activity launched inside [cpu_start, cpu_end)
+  bool complete = true;      // false: cut short by the profiler stopping; left out of statistics
+  RowIndex marker = kNoRow;  // HostSliceTable row of the marker range, when there is one
   TimeNs start() const { return cpu_start; }
   TimeNs end() const { return std::max(cpu_end, gpu_end); }
   TimeNs duration() const { return end() - start(); }

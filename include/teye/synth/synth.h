@@ -29,7 +29,8 @@ struct Knobs {
   int prefetch_factor = 2;
   double batch_mb = 48;  // bytes copied host → device per step
   bool pin_memory = false;
-  bool non_blocking = false;  // copy on a side stream, overlapped with compute
+  bool non_blocking = false;  // copies do not block the host (pinned memory only)
+  bool copy_stream = false;   // copies on their own stream, overlapped with compute
 
   // Model: `layers` blocks, each a GEMM plus an elementwise chain, forward and backward.
   int layers = 24;
@@ -77,8 +78,12 @@ std::vector<std::string> Fixes();
 
 struct SimulationSummary {
   int64_t events = 0;
-  double mean_step_ms = 0;  // ground truth: mean ProfilerStep duration
+  double mean_step_ms = 0;  // mean ProfilerStep duration, as a profiler sees it
+  double period_ms = 0;     // ground truth: steady-state time per step (work completion)
 };
+
+// The GPU work of one step in ms (kernels only, no waits): what scenarios size their problem by.
+double EstimateGpuStepMs(const Knobs& knobs);
 
 // Simulates and writes the trace (plain JSON) to `out`.
 SimulationSummary Simulate(const Knobs& knobs, std::ostream& out);

@@ -1,0 +1,107 @@
+#include "teye/analyzers/bound_class.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace teye {
+
+std::string_view ToString(BoundClass c) {
+  switch (c) {
+    case BoundClass::kInput:
+      return "input";
+    case BoundClass::kCompute:
+      return "compute";
+    case BoundClass::kMemory:
+      return "memory";
+    case BoundClass::kCommunication:
+      return "communication";
+    case BoundClass::kHost:
+      return "host";
+    case BoundClass::kCount:
+      break;
+  }
+  return "?";
+}
+
+BoundShares SharesOf(const CategoryTimes& t, TimeNs exposed_h2d, TimeNs duration) {
+  BoundShares s;
+  if (duration <= 0) return s;
+  const double d = static_cast<double>(duration);
+  auto f = [&](TimeNs v) { return static_cast<double>(v) / d; };
+  s[BoundClass::kCompute] = f(t[TimeCategory::kCompute]);
+  s[BoundClass::kMemory] = f(t[TimeCategory::kMemoryBound]);
+  s[BoundClass::kCommunication] = f(t[TimeCategory::kCommunication]);
+  // Exposed host-to-device copies are part of the memcpy category; they are the input's cost.
+  const TimeNs h2d = std::min(exposed_h2d, t[TimeCategory::kMemcpy]);
+  s[BoundClass::kInput] = f(t[TimeCategory::kInput] + h2d);
+  s[BoundClass::kHost] =
+      f(t[TimeCategory::kSync] + t[TimeCategory::kLaunch] + t[TimeCategory::kOtherCpu]);
+  s.unassigned =
+      f(t[TimeCategory::kMemcpy] - h2d + t[TimeCategory::kMemset] + t[TimeCategory::kUnknown]);
+  return s;
+}
+
+BoundVerdict Classify(const BoundShares& shares) {
+  BoundVerdict v;
+  v.shares = shares;
+  v.useful_gpu = shares[BoundClass::kCompute] + shares[BoundClass::kMemory];
+  if (v.useful_gpu >= kUsefulGpuThreshold) {
+    v.cls = shares[BoundClass::kMemory] > shares[BoundClass::kCompute] ? BoundClass::kMemory
+                                                                       : BoundClass::kCompute;
+    v.reason = fmt::format(
+        "useful GPU work covers {:.0f}% of the step (≥ {:.0f}%), most of it {}", 100 * v.useful_gpu,
+        100 * kUsefulGpuThreshold,
+        v.cls == BoundClass::kMemory ? "in memory-bound kernels" : "in compute kernels");
+  } else {
+    v.cls = BoundClass::kInput;
+    for (BoundClass c : {BoundClass::kCommunication, BoundClass::kHost})
+      if (shares[c] > shares[v.cls]) v.cls = c;
+    v.reason = fmt::format(
+        "useful GPU work covers only {:.0f}% of the step (< {:.0f}%): the GPU is starved, most "
+        "by {}",
+        100 * v.useful_gpu, 100 * kUsefulGpuThreshold,
+        v.cls == BoundClass::kInput           ? "waiting for input"
+        : v.cls == BoundClass::kCommunication ? "exposed communication"
+                                              : "the host (synchronization, launches, CPU work)");
+  }
+  // The margin is how far the shares are from a different verdict: the nearest of the two
+  // decisions (GPU fed or starved; which class within that side). The runner-up is the class
+  // that verdict would be.
+  auto largest_of = [&](std::initializer_list<BoundClass> classes) {
+    BoundClass best = *classes.begin();
+    for (BoundClass c : classes)
+      if (c != v.cls && (best == v.cls || shares[c] > shares[best])) best = c;
+    return best;
+  };
+  const BoundClass best_starved =
+      largest_of({BoundClass::kInput, BoundClass::kCommunication, BoundClass::kHost});
+  const BoundClass best_fed = largest_of({BoundClass::kCompute, BoundClass::kMemory});
+  const double to_threshold = std::abs(v.useful_gpu - kUsefulGpuThreshold);
+  const bool fed = v.useful_gpu >= kUsefulGpuThreshold;
+  const BoundClass same_side = fed ? best_fed : best_starved;
+  const double within = shares[v.cls] - shares[same_side];
+  if (within <= to_threshold) {
+    v.runner_up = same_side;
+    v.margin = within;
+  } else {
+    v.runner_up = fed ? best_starved : best_fed;
+    v.margin = to_threshold;
+  }
+  return v;
+}
+
+BoundResult ClassifyRun(const BreakdownResult& breakdown) {
+  BoundResult r;
+  const DeviceBreakdown* p = breakdown.Primary();
+  if (!p || p->steps.empty() || p->total_duration <= 0) return r;
+  r.valid = true;
+  r.run = Classify(SharesOf(p->total, p->exposed_h2d_ns, p->total_duration));
+  for (const StepBreakdown& sb : p->steps) {
+    r.steps.push_back(Classify(SharesOf(sb.times, sb.exposed_h2d_ns, sb.duration)));
+    ++r.step_counts[static_cast<size_t>(r.steps.back().cls)];
+  }
+  return r;
+}
+
+}  // namespace teye

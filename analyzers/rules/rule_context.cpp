@@ -1,0 +1,70 @@
+#include <algorithm>
+#include <cmath>
+
+#include "teye/analyzers/recommendations.h"
+
+namespace teye {
+
+std::string_view ToString(Confidence c) {
+  switch (c) {
+    case Confidence::kHigh:
+      return "high";
+    case Confidence::kMedium:
+      return "medium";
+    case Confidence::kLow:
+      return "low";
+  }
+  return "?";
+}
+
+double RuleContext::MsPerStep(TimeCategory c) const {
+  if (device.steps.empty()) return 0;
+  return static_cast<double>(device.total[c]) / kNsPerMs / static_cast<double>(device.steps.size());
+}
+
+double RuleContext::Share(TimeCategory c) const {
+  if (device.total_duration <= 0) return 0;
+  return static_cast<double>(device.total[c]) / static_cast<double>(device.total_duration);
+}
+
+double RuleContext::SavingMs(const ReplayChange& change) const {
+  if (baseline.mean_step_ns <= 0) return 0;
+  const ReplayResult r = Replay(graph, change);
+  return std::max(0.0, (baseline.mean_step_ns - r.mean_step_ns) / kNsPerMs);
+}
+
+double RuleContext::ReplayError() const {
+  if (mean_step_ms <= 0) return 1;
+  return std::fabs(baseline.mean_step_ns / kNsPerMs - mean_step_ms) / mean_step_ms;
+}
+
+const DeviceInfo* RuleContext::DeviceProperties() const {
+  return trace.FindDevice(timeline.device);
+}
+
+Recommendation RuleContext::Finish(Recommendation r) const {
+  r.saving_pct = mean_step_ms > 0 ? 100.0 * r.saving_ms / mean_step_ms : 0;
+  // A replay that does not reproduce the measured steps cannot be trusted to predict.
+  if (ReplayError() > 0.15)
+    r.confidence = Confidence::kLow;
+  else if (ReplayError() > 0.05 && r.confidence == Confidence::kHigh)
+    r.confidence = Confidence::kMedium;
+  return r;
+}
+
+bool WorthReporting(double saving_ms, double mean_step_ms) {
+  return saving_ms >= 0.05 && saving_ms >= 0.01 * mean_step_ms;
+}
+
+std::vector<Recommendation> Recommend(const RuleContext& context) {
+  std::vector<Recommendation> out;
+  for (const RuleInfo& rule : Rules())
+    for (Recommendation& r : rule.evaluate(context))
+      out.push_back(std::move(r));
+  std::stable_sort(out.begin(), out.end(), [](const Recommendation& a, const Recommendation& b) {
+    return a.saving_ms > b.saving_ms;
+  });
+  return out;
+}
+
+}  // namespace teye

@@ -1,0 +1,56 @@
+// The bound class of a run and of each step (DESIGN.md §5): which resource the step waits on.
+//
+// The GPU is what a step exists to use, so the class is not simply the largest share. When
+// useful GPU time (compute and memory-bound kernels; not exposed communication) covers at least
+// 80% of the step, the step is `compute`-bound, or `memory`-bound when memory-bound kernels are
+// most of that time. Below 80% the GPU is starved and the class is the largest cause of
+// starvation: `input` (idle attributed to input, plus exposed host-to-device copies),
+// `communication` (exposed communication) or `host` (idle attributed to synchronization,
+// launches and other CPU work).
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "teye/analyzers/breakdown.h"
+
+namespace teye {
+
+enum class BoundClass : uint8_t { kInput, kCompute, kMemory, kCommunication, kHost, kCount };
+inline constexpr size_t kBoundClassCount = static_cast<size_t>(BoundClass::kCount);
+std::string_view ToString(BoundClass c);
+
+inline constexpr double kUsefulGpuThreshold = 0.80;
+
+struct BoundShares {
+  std::array<double, kBoundClassCount> share{};  // of step time, 0..1
+  double& operator[](BoundClass c) { return share[static_cast<size_t>(c)]; }
+  double operator[](BoundClass c) const { return share[static_cast<size_t>(c)]; }
+  double unassigned = 0;  // other copies, memset and idle time with no known reason
+};
+
+struct BoundVerdict {
+  BoundClass cls = BoundClass::kCompute;
+  BoundShares shares;
+  BoundClass runner_up = BoundClass::kCompute;
+  double margin = 0;      // how far the shares are from another verdict, 0..1 (see .cpp)
+  double useful_gpu = 0;  // compute + memory shares
+  std::string reason;     // one sentence: why this class
+};
+
+// Shares from summed category times (a step, or all complete steps together).
+BoundShares SharesOf(const CategoryTimes& times, TimeNs exposed_h2d, TimeNs duration);
+BoundVerdict Classify(const BoundShares& shares);
+
+struct BoundResult {
+  bool valid = false;  // false without GPU activity or complete steps
+  BoundVerdict run;
+  std::vector<BoundVerdict> steps;  // per complete step of the primary device, in step order
+  std::array<int, kBoundClassCount> step_counts{};  // how many steps got each class
+};
+
+BoundResult ClassifyRun(const BreakdownResult& breakdown);
+
+}  // namespace teye

@@ -1,0 +1,81 @@
+// Recommendations: concrete changes, each with its evidence, the action to take, and the time
+// it is expected to save per step, estimated by replaying the run's dependency graph with the
+// change applied (see replay.h). Ranked by saving; rules that do not fire are absent.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "teye/analyzers/bound_class.h"
+#include "teye/analyzers/breakdown.h"
+#include "teye/analyzers/gpu_timeline.h"
+#include "teye/analyzers/kernel_stats.h"
+#include "teye/analyzers/memory_headroom.h"
+#include "teye/analyzers/periodic_stalls.h"
+#include "teye/analyzers/replay.h"
+#include "teye/analyzers/steps.h"
+#include "teye/analyzers/transfer_stats.h"
+
+namespace teye {
+
+enum class Confidence : uint8_t { kHigh, kMedium, kLow };
+std::string_view ToString(Confidence c);
+
+struct Recommendation {
+  std::string id;                     // stable identifier, e.g. "dataloader_workers"
+  std::string title;                  // one line
+  std::string action;                 // what to change: the flag, API or code line
+  std::vector<std::string> evidence;  // the measurements that triggered it
+  double saving_ms = 0;               // expected saving per step
+  double saving_pct = 0;              // of the mean step time, 0..100
+  std::string method;                 // how the saving was estimated
+  Confidence confidence = Confidence::kMedium;
+  BoundClass relieves = BoundClass::kHost;  // the class of time it removes
+};
+
+// Everything a rule may look at. References stay valid while rules run.
+struct RuleContext {
+  const Trace& trace;
+  const StepsResult& steps;
+  const DeviceBreakdown& device;
+  const DeviceTimeline& timeline;
+  const std::vector<KernelClass>& classes;
+  const KernelSummary& kernels;
+  const MemcpySummary& memcpy;
+  const CommSummary& comm;
+  const std::vector<StallPattern>& stalls;
+  const std::vector<MemoryHeadroom>& memory;
+  const ReplayGraph& graph;
+  const ReplayResult& baseline;
+  double mean_step_ms = 0;  // measured
+  int complete_steps = 0;
+
+  double MsPerStep(TimeCategory c) const;
+  double Share(TimeCategory c) const;  // of step time, 0..1
+  // Replayed saving per step of a change, in ms (never negative).
+  double SavingMs(const ReplayChange& change) const;
+  // How far the unchanged replay is from the measured step time (0.02 = 2%).
+  double ReplayError() const;
+  const DeviceInfo* DeviceProperties() const;
+  // Fills saving_pct and caps confidence by the replay's fidelity.
+  Recommendation Finish(Recommendation r) const;
+};
+
+using RuleFunction = std::vector<Recommendation> (*)(const RuleContext&);
+
+struct RuleInfo {
+  std::string_view id;
+  std::string_view description;
+  RuleFunction evaluate;
+};
+// The catalogue, in no particular order (ranking is by saving).
+const std::vector<RuleInfo>& Rules();
+
+// Runs every rule; returns what fired, ranked by saving (time-saving ones first).
+std::vector<Recommendation> Recommend(const RuleContext& context);
+
+// Smallest saving worth reporting: 1% of the step, and at least 50 µs.
+bool WorthReporting(double saving_ms, double mean_step_ms);
+
+}  // namespace teye
