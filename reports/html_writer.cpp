@@ -21,7 +21,7 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:v
  background:var(--bg);margin:0 auto;max-width:1180px;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid var(--line);
  padding-bottom:4px}h3{font-size:15px;margin:16px 0 6px}
-.mute{color:var(--mute)}.num{text-align:right;font-variant-numeric:tabular-nums}
+.mute{color:var(--mute)}.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:14px 0}
 .card{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:10px 14px;min-width:160px}
 .card b{display:block;font-size:22px}.card span{color:var(--mute);font-size:12px}
@@ -82,8 +82,16 @@ std::string KindClass(const TimelineBox& b) {
 void Headline(std::string& o, const TraceAnalysis& a) {
   const auto& d = a.steps.duration_ms;
   o += "<div class=\"cards\" id=\"headline\">";
-  o += fmt::format("<div class=\"card\"><span>bound class</span><b>{}</b>{}</div>",
-                   "not classified", "<span>(no bound class in this report)</span>");
+  if (a.bound.valid) {
+    const BoundVerdict& v = a.bound.run;
+    o += fmt::format(
+        "<div class=\"card\" id=\"bound\"><span>bound class</span><b>{}-bound</b><span>{:.0f} "
+        "points over {}</span></div>",
+        ToString(v.cls), 100 * v.margin, ToString(v.runner_up));
+  } else {
+    o += "<div class=\"card\" id=\"bound\"><span>bound class</span><b>not classified</b><span>no "
+         "GPU activity or no complete step</span></div>";
+  }
   o += fmt::format(
       "<div class=\"card\"><span>step time (median)</span><b>{} ms</b><span>mean {} · p90 {} · "
       "{} steps</span></div>",
@@ -102,6 +110,22 @@ void Headline(std::string& o, const TraceAnalysis& a) {
         HtmlEscape(DisplayName(idle_top->category)), FormatMs(idle_top->ms_per_step),
         Pct(idle_top->share));
   o += "</div>\n";
+  if (a.bound.valid) {
+    const BoundVerdict& v = a.bound.run;
+    o += "<p>" + HtmlEscape(v.reason) + "</p>\n<div class=\"legend\" id=\"bound-shares\">";
+    for (size_t i = 0; i < kBoundClassCount; ++i) {
+      const auto c = static_cast<BoundClass>(i);
+      o += fmt::format("<span>{}{}{} {}</span>", c == v.cls ? "<b>" : "", ToString(c),
+                       c == v.cls ? "</b>" : "", Pct(v.shares[c]));
+    }
+    o += fmt::format("<span class=\"mute\">unassigned {}</span></div>\n", Pct(v.shares.unassigned));
+    size_t other = 0;
+    for (const BoundVerdict& sv : a.bound.steps)
+      other += sv.cls != v.cls;
+    if (other > 0)
+      o += fmt::format("<p class=\"mute\">{} of {} steps are classed otherwise.</p>\n", other,
+                       a.bound.steps.size());
+  }
 }
 
 void TimelineLegend(std::string& o, const StepTimeline& t) {
@@ -246,13 +270,65 @@ void BreakdownBars(std::string& o, const TraceAnalysis& a) {
                      p->steps.size());
 }
 
-void Recommendations(std::string& o, const TraceAnalysis&) {
+void Recommendations(std::string& o, const TraceAnalysis& a) {
   o += "<h2>What to change first</h2>\n";
   o += "<table id=\"recommendations\"><tr><th>#</th><th>change</th><th>evidence</th><th "
        "class=\"num\">saving per step</th><th>confidence</th></tr>\n";
-  o +=
-      "<tr><td colspan=\"5\" class=\"mute\">This analysis produced no recommendations.</td></tr>\n";
+  if (a.recommendations.empty())
+    o += fmt::format("<tr><td colspan=\"5\" class=\"mute\">{}</td></tr>\n",
+                     a.bound.valid ? "No rule fired: nothing teye knows how to fix stands out."
+                                   : "No recommendations: the run has no GPU activity or no "
+                                     "complete step to replay.");
+  for (size_t i = 0; i < a.recommendations.size(); ++i) {
+    const Recommendation& r = a.recommendations[i];
+    std::string evidence = "<ul class=\"ev\">";
+    for (const std::string& e : r.evidence)
+      evidence += "<li>" + HtmlEscape(e) + "</li>";
+    evidence += "</ul>";
+    const std::string saving =
+        r.saving_ms > 0
+            ? fmt::format("<b>−{} ms</b><br><span class=\"mute\">{:.1f}% of the step</span>",
+                          FormatMs(r.saving_ms), r.saving_pct)
+            : std::string("<span class=\"mute\">no time saving</span>");
+    o += fmt::format(
+        "<tr><td>{}</td><td><b>{}</b><br>{}</td><td>{}</td><td "
+        "class=\"num\">{}</td><td>{}<br><span "
+        "class=\"mute\" title=\"{}\">rule <code>{}</code></span></td></tr>\n",
+        i + 1, HtmlEscape(r.title), HtmlEscape(r.action), evidence, saving, ToString(r.confidence),
+        HtmlEscape(r.method), HtmlEscape(r.id));
+  }
   o += "</table>\n";
+  if (!a.recommendations.empty())
+    o += fmt::format(
+        "<p class=\"mute\">Savings are estimated by replaying the step's dependency graph with the "
+        "change applied (the unchanged replay is within {:.1f}% of the measured step); hover a "
+        "rule for its method.</p>\n",
+        100 * a.replay_error);
+}
+
+void StallsAndMemory(std::string& o, const TraceAnalysis& a) {
+  if (a.stalls.empty() && a.memory.empty()) return;
+  o += "<h2>Recurring gaps and memory</h2>\n<ul id=\"stalls\">";
+  for (const StallPattern& s : a.stalls) {
+    const std::string period = s.every_steps > 0
+                                   ? fmt::format("every {} steps", s.every_steps)
+                                   : fmt::format("every {} ms", FormatMs(s.period_ms));
+    o += fmt::format("<li>GPU idle {} ({} × {} ms, max {} ms): {}{}</li>", period, s.occurrences,
+                     FormatMs(s.mean_ms), FormatMs(s.max_ms), HtmlEscape(s.activity),
+                     s.evidence.empty() ? ""
+                                        : " <span class=\"mute\">(host was in: " +
+                                              HtmlEscape(Ellipsize(s.evidence, 120)) + ")</span>");
+  }
+  for (const MemoryHeadroom& m : a.memory) {
+    if (m.total <= 0)
+      o += fmt::format("<li>GPU {} peak allocated {} (device size unknown)</li>", m.device,
+                       HumanBytes(m.peak_allocated));
+    else
+      o += fmt::format("<li>GPU {} peak allocated {} of {} ({}), reserved {}</li>", m.device,
+                       HumanBytes(m.peak_allocated), HumanBytes(m.total), Pct(m.peak_fraction),
+                       Pct(m.reserved_fraction));
+  }
+  o += "</ul>\n";
 }
 
 void TopKernels(std::string& o, const TraceAnalysis& a) {
@@ -328,6 +404,7 @@ void Rank(std::string& o, const TraceAnalysis& a) {
   Recommendations(o, a);
   Timeline(o, a.timeline);
   BreakdownBars(o, a);
+  StallsAndMemory(o, a);
   TopKernels(o, a);
   ReaderFacts(o, a);
   o += "</section>\n";

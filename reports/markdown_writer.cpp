@@ -8,6 +8,7 @@ namespace teye {
 namespace {
 
 constexpr size_t kTopKernels = 5;
+constexpr size_t kTopRecommendations = 3;
 constexpr double kMinShownShare = 0.01;
 
 std::string Pct(double share) {
@@ -20,6 +21,25 @@ void Rank(std::string& o, const TraceAnalysis& a) {
   o += fmt::format(
       "**Step {} ms** (median of {} steps, p90 {} ms) · **GPU utilization {}** (busy {})\n\n",
       FormatMs(d.median), d.count, FormatMs(d.p90), Pct(a.gpu_utilization), Pct(a.gpu_busy));
+  if (a.bound.valid)
+    o += fmt::format("**{}-bound** ({:.0f} points over {}): {}\n\n", ToString(a.bound.run.cls),
+                     100 * a.bound.run.margin, ToString(a.bound.run.runner_up),
+                     MarkdownCell(a.bound.run.reason));
+  if (!a.recommendations.empty()) {
+    o += "| # | do this | saves per step | confidence |\n|---|---|---:|---|\n";
+    for (size_t i = 0; i < a.recommendations.size() && i < kTopRecommendations; ++i) {
+      const Recommendation& r = a.recommendations[i];
+      o += fmt::format(
+          "| {} | **{}**: {} | {} | {} |\n", i + 1, MarkdownCell(r.title), MarkdownCell(r.action),
+          r.saving_ms > 0 ? fmt::format("{} ms ({:.1f}%)", FormatMs(r.saving_ms), r.saving_pct)
+                          : std::string("—"),
+          ToString(r.confidence));
+    }
+    if (a.recommendations.size() > kTopRecommendations)
+      o += fmt::format("\n<sub>{} more in the full report.</sub>\n",
+                       a.recommendations.size() - kTopRecommendations);
+    o += "\n";
+  }
   if (!a.shares.empty()) {
     o += "| where a step goes | ms per step | share |\n|---|---:|---:|\n";
     for (const BreakdownShare& s : a.shares)

@@ -224,6 +224,14 @@ TEST_F(GateCli, FailsOnEachThreshold) {
   }
 }
 
+TEST_F(GateCli, SharesOfBoundClassesAndBreakdownCategories) {
+  // The demo job is input-bound: ~30% input, ~0% host; launch is a breakdown category.
+  EXPECT_EQ(
+      Gate(dir_ + "slow.json.gz --max-share host=0.02,launch=0.01,memory_bound=0.1").exit_code, 0);
+  EXPECT_EQ(Gate(dir_ + "slow.json.gz --max-share input=0.25").exit_code, 1);
+  EXPECT_EQ(Gate(dir_ + "slow.json.gz --max-share unassigned=0.5").exit_code, 0);
+}
+
 TEST_F(GateCli, FailsOnRegressionAgainstSavedBaseline) {
   auto r = Gate(dir_ + "slow.json.gz --baseline " + dir_ +
                 "fast.report.json --max-step-regression 5% --max-util-drop 3");

@@ -58,6 +58,8 @@ TEST(HtmlReport, SelfContainedAndSmall) {
   EXPECT_NE(html.find("MainThread"), std::string::npos) << "a lane per host thread";
   EXPECT_GT(Count(html, "<rect class=\"c"), 10u) << "kernels coloured by class";
   EXPECT_GT(Count(html, "<rect class=\"tinput"), 0u) << "the DataLoader wait is drawn";
+  EXPECT_NE(html.find("<b>input-bound</b>"), std::string::npos) << "the demo job is input-bound";
+  EXPECT_NE(html.find("rule <code>dataloader_workers</code>"), std::string::npos);
 }
 
 TEST(HtmlReport, RendersInHeadlessChromium) {
@@ -78,6 +80,8 @@ TEST(HtmlReport, RendersInHeadlessChromium) {
   EXPECT_NE(dom.out.find("<table id=\"recommendations\">"), std::string::npos);
   EXPECT_NE(dom.out.find("<svg id=\"timeline\""), std::string::npos);
   EXPECT_NE(dom.out.find("What to change first"), std::string::npos);
+  EXPECT_NE(dom.out.find("rule <code>dataloader_workers</code>"), std::string::npos)
+      << "the recommendations table has the top recommendation";
 
   const std::string shot = dir + "report_demo.png";
   std::remove(shot.c_str());
@@ -121,6 +125,8 @@ TEST(MarkdownReport, ShortEnoughForAPullRequestComment) {
   EXPECT_LT(Count(r.out, "\n"), 45u);
   EXPECT_NE(r.out.find("GPU utilization"), std::string::npos);
   EXPECT_NE(r.out.find("| where a step goes |"), std::string::npos);
+  EXPECT_NE(r.out.find("**input-bound**"), std::string::npos);
+  EXPECT_NE(r.out.find("| 1 | **"), std::string::npos) << "the top recommendation";
 }
 
 }  // namespace
