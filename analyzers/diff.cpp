@@ -67,6 +67,18 @@ RunDiff DiffRuns(const RunSummary& a, const RunSummary& b) {
     d.categories.push_back(std::move(m));
   }
 
+  // Bound shares are fractions of the mean step; shown as ms per step so they compare with the
+  // breakdown. Only when both runs were classified.
+  d.a_bound = a.bound_class;
+  d.b_bound = b.bound_class;
+  if (!a.bound_shares.empty() && !b.bound_shares.empty()) {
+    const double a_mean = d.step_ms.a.mean, b_mean = d.step_ms.b.mean;
+    for (const auto& [key, share] : a.bound_shares) {
+      for (const auto& [key_b, share_b] : b.bound_shares)
+        if (key_b == key) d.bound.push_back({key, share * a_mean, share_b * b_mean});
+    }
+  }
+
   std::map<std::string, MsChange> classes;
   for (const ClassTotal& c : a.classes) {
     classes[c.cls].key = c.cls;

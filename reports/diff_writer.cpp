@@ -71,6 +71,17 @@ std::string WriteDiffText(const RunDiff& d) {
   o += "  A " + Spread(d.gpu_util.a, 100, "%") + "\n";
   o += "  B " + Spread(d.gpu_util.b, 100, "%") + "\n\n";
 
+  if (!d.a_bound.empty() || !d.b_bound.empty())
+    o += fmt::format("BOUND       {} → {}\n", d.a_bound.empty() ? "?" : d.a_bound,
+                     d.b_bound.empty() ? "?" : d.b_bound);
+  if (!d.bound.empty())
+    o += fmt::format("  {:<31} {:>10} {:>10} {:>10}\n", "(share × mean step, ms)", "A", "B",
+                     "change");
+  for (const MsChange& m : d.bound)
+    if (Moved(m))
+      o += fmt::format("  {:<31} {:>10} {:>10} {:>10}\n", m.key, FormatMs(m.a_ms), FormatMs(m.b_ms),
+                       Signed(m.delta_ms(), ""));
+  if (!d.bound.empty()) o += "\n";
   o += fmt::format("WHERE A STEP GOES (ms per step)   {:>10} {:>10} {:>10}\n", "A", "B", "change");
   for (const MsChange& m : d.categories) {
     if (!Moved(m)) continue;
@@ -113,6 +124,15 @@ std::string WriteDiffJson(const RunDiff& d) {
   j["gpu_utilization"] = {{"a", StatsJson(d.gpu_util.a, 4)},
                           {"b", StatsJson(d.gpu_util.b, 4)},
                           {"delta_pts", Round(100 * d.gpu_util.delta(), 2)}};
+  Json bound = Json::array();
+  for (const MsChange& m : d.bound)
+    bound.push_back({{"class", m.key},
+                     {"a_ms_per_step", Round(m.a_ms, 3)},
+                     {"b_ms_per_step", Round(m.b_ms, 3)},
+                     {"delta_ms", Round(m.delta_ms(), 3)}});
+  j["bound"] = {{"a", d.a_bound.empty() ? Json() : Json(d.a_bound)},
+                {"b", d.b_bound.empty() ? Json() : Json(d.b_bound)},
+                {"shares", std::move(bound)}};
   Json cats = Json::array();
   for (const MsChange& m : d.categories)
     cats.push_back({{"category", m.key},
@@ -152,6 +172,9 @@ std::string WriteDiffMarkdown(const RunDiff& d) {
   o += fmt::format("| GPU utilization (median) | {:.1f}% | {:.1f}% | {} |\n",
                    100 * d.gpu_util.a.median, 100 * d.gpu_util.b.median,
                    SignedPts(100 * d.gpu_util.delta()));
+  if (!d.a_bound.empty() || !d.b_bound.empty())
+    o += fmt::format("| bound class | {} | {} | |\n", d.a_bound.empty() ? "—" : d.a_bound,
+                     d.b_bound.empty() ? "—" : d.b_bound);
   o += fmt::format("| steps | {} | {} | |\n\n", d.a_steps, d.b_steps);
   o += "<details><summary>Breakdown and kernel classes (ms per step)</summary>\n\n";
   o += "| category | A | B | change |\n|---|---:|---:|---:|\n";

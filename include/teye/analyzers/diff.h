@@ -47,6 +47,8 @@ struct RunDiff {
   int a_steps = 0, b_steps = 0;
   SeriesChange step_ms;
   SeriesChange gpu_util;              // 0..1
+  std::string a_bound, b_bound;       // bound class of each run; empty when not classified
+  std::vector<MsChange> bound;        // bound class shares as ms per step (mean step × share)
   std::vector<MsChange> categories;   // every breakdown category, TimeCategory order
   std::vector<MsChange> classes;      // kernel classes in either run, largest change first
   std::vector<KernelChange> kernels;  // appeared, vanished, then slower/faster by change
