@@ -91,8 +91,11 @@ Result<GateResult> EvaluateGate(const RunSummary& run, const RunSummary* baselin
   }
   if (r.steps < o.min_steps) {
     r.verdict = GateVerdict::kRefused;
-    r.refusal = run.source + ": " + std::to_string(r.steps) + " complete step(s), the gate needs " +
-                std::to_string(o.min_steps) + " (--min-steps) to compare medians";
+    r.refusal = run.source + ": " +
+                (r.steps == 0 ? std::string("no complete step with GPU activity")
+                              : std::to_string(r.steps) + " complete step(s)") +
+                ", the gate needs " + std::to_string(o.min_steps) +
+                " (--min-steps) to compare medians";
     return r;
   }
   if (baseline && r.baseline_steps < o.min_steps) {

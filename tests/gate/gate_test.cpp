@@ -98,6 +98,9 @@ TEST(GateVerdict, RefusesTooFewSteps) {
   EXPECT_EQ(Evaluate(MakeRun(5, 100, 0.9), o, &base).verdict, GateVerdict::kRefused);
   o.min_steps = 2;
   EXPECT_EQ(Evaluate(MakeRun(2, 100, 0.9), o).verdict, GateVerdict::kPass);
+  GateResult none = Evaluate(MakeRun(0, 0, 0), o);
+  EXPECT_EQ(none.verdict, GateVerdict::kRefused);
+  EXPECT_NE(none.refusal.find("no complete step with GPU activity"), std::string::npos);
 }
 
 TEST(GateVerdict, UnknownShareIsAnError) {
