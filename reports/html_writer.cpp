@@ -141,6 +141,25 @@ void Recommendations(std::string& o, const TraceAnalysis& a) {
         100 * a.replay_error);
 }
 
+void IdleGaps(std::string& o, const TraceAnalysis& a) {
+  const DeviceBreakdown* p = a.breakdown.Primary();
+  if (!p || p->largest_gaps.empty()) return;
+  constexpr size_t kShown = 5;
+  o += "<h3>Longest GPU-idle gaps</h3>\n<table id=\"idle-gaps\"><tr><th>step</th><th "
+       "class=\"num\">ms</th><th>reason</th><th>the host was in</th></tr>\n";
+  for (size_t i = 0; i < p->largest_gaps.size() && i < kShown; ++i) {
+    const IdleGap& g = p->largest_gaps[i];
+    const std::string step = g.step >= 0 && static_cast<size_t>(g.step) < a.steps.steps.size()
+                                 ? HtmlEscape(a.steps.steps[static_cast<size_t>(g.step)].name)
+                                 : std::string("—");
+    o += fmt::format(
+        "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td></tr>\n", step,
+        FormatMs(static_cast<double>(g.length()) / kNsPerMs), HtmlEscape(DisplayName(g.reason)),
+        HtmlEscape(Ellipsize(g.evidence, 120)));
+  }
+  o += "</table>\n";
+}
+
 void StallsAndMemory(std::string& o, const TraceAnalysis& a) {
   if (a.stalls.empty() && a.memory.empty()) return;
   o += "<h2>Recurring gaps and memory</h2>\n<ul id=\"stalls\">";
@@ -239,6 +258,7 @@ void Rank(std::string& o, const TraceAnalysis& a) {
   Recommendations(o, a);
   HtmlTimeline(o, a.timeline);
   HtmlBreakdownBars(o, a);
+  IdleGaps(o, a);
   StallsAndMemory(o, a);
   TopKernels(o, a);
   ReaderFacts(o, a);

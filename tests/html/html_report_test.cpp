@@ -50,8 +50,9 @@ TEST(HtmlReport, SelfContainedAndSmall) {
   for (const char* ref : {"<script", "src=", "href=", "url(", "@import", "http://", "https://"})
     EXPECT_EQ(html.find(ref), std::string::npos) << ref;
   EXPECT_NE(html.find("Content-Security-Policy"), std::string::npos);
-  for (const char* id : {"id=\"headline\"", "id=\"recommendations\"", "id=\"timeline\"",
-                         "id=\"breakdown\"", "id=\"top-kernels\"", "id=\"skipped\""})
+  for (const char* id :
+       {"id=\"headline\"", "id=\"recommendations\"", "id=\"timeline\"", "id=\"breakdown\"",
+        "id=\"top-kernels\"", "id=\"skipped\"", "id=\"idle-gaps\""})
     EXPECT_NE(html.find(id), std::string::npos) << id;
   EXPECT_NE(html.find("@media print"), std::string::npos);
   EXPECT_NE(html.find("GPU 0 stream 7"), std::string::npos) << "a lane per CUDA stream";
