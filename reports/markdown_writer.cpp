@@ -19,8 +19,9 @@ void Rank(std::string& o, const TraceAnalysis& a) {
   const auto& d = a.steps.duration_ms;
   o += fmt::format("### teye: `{}`\n\n", MarkdownCell(a.file));
   o += fmt::format(
-      "**Step {} ms** (median of {} steps, p90 {} ms) · **GPU utilization {}** (busy {})\n\n",
-      FormatMs(d.median), d.count, FormatMs(d.p90), Pct(a.gpu_utilization), Pct(a.gpu_busy));
+      "**Step {} ms** (median of {} step{}, p90 {} ms) · **GPU utilization {}** (busy {})\n\n",
+      FormatMs(d.median), d.count, d.count == 1 ? "" : "s", FormatMs(d.p90), Pct(a.gpu_utilization),
+      Pct(a.gpu_busy));
   if (a.bound.valid)
     o += fmt::format("**{}-bound** ({:.0f} points over {}): {}\n\n", ToString(a.bound.run.cls),
                      100 * a.bound.run.margin, ToString(a.bound.run.runner_up),
