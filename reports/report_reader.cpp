@@ -7,7 +7,8 @@
 namespace teye {
 namespace {
 
-using Json = nlohmann::json;
+// ordered: bound.shares keeps the report's class order, as a fresh analysis gives it.
+using Json = nlohmann::ordered_json;
 
 Error Malformed(const std::string& path, const std::string& what) {
   return Error{"not a valid teye report: " + what, path};

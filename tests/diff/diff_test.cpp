@@ -9,6 +9,8 @@
 #include "teye/analyzers/analysis.h"
 #include "teye/import/read_trace.h"
 #include "teye/reports/diff_writer.h"
+#include "teye/reports/json_writer.h"
+#include "teye/reports/report_reader.h"
 #include "teye/synth/synth.h"
 
 #include "golden.h"
@@ -67,6 +69,48 @@ INSTANTIATE_TEST_SUITE_P(Fixes, DiffGolden,
                              if (c == '-') c = '_';
                            return n;
                          });
+
+// A saved report reads back into the same summary the analysis gives (to the report's rounding),
+// so gate and diff judge a committed baseline like the trace it came from.
+TEST(ReportReader, RoundTripsTheSummary) {
+  auto knobs = synth::ScenarioKnobs("comm-no-overlap", 1);
+  ASSERT_TRUE(knobs.ok());
+  std::ostringstream text;
+  synth::Simulate(knobs.value(), text);
+  auto trace = ReadTraceBytes("synth", text.str());
+  ASSERT_TRUE(trace.ok());
+  auto analysis = AnalyzeTrace(trace.value(), {});
+  ASSERT_TRUE(analysis.ok());
+  const RunSummary direct = SummarizeRun(analysis.value());
+  Report report;
+  report.ranks.push_back(std::move(analysis.value()));
+  const std::string json = WriteJsonReport(report);
+  ASSERT_TRUE(LooksLikeReport(std::string_view(json).substr(0, 4096)));
+  auto read = ReadReportSummary(json, "saved.json");
+  ASSERT_TRUE(read.ok()) << read.error().ToString();
+  const RunSummary& r = read.value();
+  ASSERT_EQ(r.steps.size(), direct.steps.size());
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    EXPECT_NEAR(r.steps[i].duration_ms, direct.steps[i].duration_ms, 1e-3);
+    EXPECT_NEAR(r.steps[i].gpu_utilization, direct.steps[i].gpu_utilization, 1e-4);
+    for (size_t c = 0; c < kTimeCategoryCount; ++c)
+      EXPECT_NEAR(r.steps[i].ms[c], direct.steps[i].ms[c], 1e-3);
+  }
+  EXPECT_EQ(r.bound_class, direct.bound_class);
+  EXPECT_FALSE(r.bound_class.empty());
+  ASSERT_EQ(r.bound_shares.size(), direct.bound_shares.size());
+  for (size_t i = 0; i < r.bound_shares.size(); ++i) {
+    EXPECT_EQ(r.bound_shares[i].first, direct.bound_shares[i].first);
+    EXPECT_NEAR(r.bound_shares[i].second, direct.bound_shares[i].second, 1e-4);
+  }
+  ASSERT_EQ(r.classes.size(), direct.classes.size());
+  ASSERT_EQ(r.top_kernels.size(), direct.top_kernels.size());
+  for (size_t i = 0; i < r.top_kernels.size(); ++i) {
+    EXPECT_EQ(r.top_kernels[i].name, direct.top_kernels[i].name);
+    EXPECT_NEAR(r.top_kernels[i].mean_us, direct.top_kernels[i].mean_us, 1e-3);
+  }
+  EXPECT_FALSE(LooksLikeReport(text.str().substr(0, 4096))) << "a trace is not a report";
+}
 
 TEST(Diff, SameRunChangesNothing) {
   const RunSummary a = Simulated("demo", "");
