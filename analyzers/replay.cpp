@@ -45,14 +45,15 @@ ReplayGraph BuildReplayGraph(const Trace& trace, const DeviceTimeline& timeline,
   const Step& last = steps.steps[graph.steps.back()];
   const TimeNs cpu_lo = first.cpu_start, cpu_hi = last.cpu_end;
 
+  // Complete steps in time order: the step holding a time is the last to start before it.
+  std::vector<TimeNs> step_starts;
+  for (int idx : graph.steps)
+    step_starts.push_back(steps.steps[idx].cpu_start);
   auto step_of = [&](TimeNs t) {
-    int found = -1;
-    for (int idx : graph.steps) {
-      const Step& s = steps.steps[idx];
-      if (t >= s.cpu_start && t < s.cpu_end) found = idx;
-      if (s.cpu_start > t) break;
-    }
-    return found;
+    auto it = std::upper_bound(step_starts.begin(), step_starts.end(), t);
+    if (it == step_starts.begin()) return -1;
+    const int idx = graph.steps[static_cast<size_t>(it - step_starts.begin() - 1)];
+    return t < steps.steps[idx].cpu_end ? idx : -1;
   };
 
   // Device work launched inside the replayed steps (or, with no known launch, running in them).
@@ -287,6 +288,24 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
   std::vector<char> op_done(n_ops, 0);
   // When the work at each place of the launch queue started (INT64_MIN: unknown).
   std::vector<TimeNs> queue_started(static_cast<size_t>(graph.queue_size), INT64_MIN);
+  // Launches whose work is all removed take no place in the queue: the places that remain
+  // close up.
+  std::vector<int> place_of(static_cast<size_t>(graph.queue_size));
+  {
+    std::vector<char> gone(place_of.size(), 0);
+    if (!change.removed.empty()) {
+      for (const ReplayHostEvent& ev : graph.host) {
+        if (ev.queue_pos < 0 || ev.ops.empty()) continue;
+        bool all = true;
+        for (int o : ev.ops)
+          all = all && removed(static_cast<size_t>(o));
+        gone[static_cast<size_t>(ev.queue_pos)] = all;
+      }
+    }
+    int next = 0;
+    for (size_t p = 0; p < place_of.size(); ++p)
+      place_of[p] = gone[p] ? -1 : next++;
+  }
   // Per stream, in FIFO order: measured launch times and the running max of replayed ends, for
   // syncs ("everything launched before me") and the launch queue.
   struct StreamState {
@@ -344,7 +363,8 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
       op_start[item.index] = earliest;
       op_end[item.index] = earliest + static_cast<TimeNs>(d);
       op_done[item.index] = 1;
-      const int place = op.launch >= 0 ? graph.host[op.launch].queue_pos : op.queue_pos;
+      int place = op.launch >= 0 ? graph.host[op.launch].queue_pos : op.queue_pos;
+      if (place >= 0) place = place_of[static_cast<size_t>(place)];
       if (place >= 0 && queue_started[place] == INT64_MIN) queue_started[place] = earliest;
       StreamState& s = streams[op.stream];
       s.launch_time.push_back(launched_at(op));
@@ -378,7 +398,8 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
         end = start + cost;
         // A full launch queue blocks the call until the work launched `queue_depth` launches
         // earlier has started.
-        const int ahead = ev.queue_pos - static_cast<int>(graph.queue_depth);
+        const int place = ev.queue_pos >= 0 ? place_of[static_cast<size_t>(ev.queue_pos)] : -1;
+        const int ahead = place - static_cast<int>(graph.queue_depth);
         if (ahead >= 0 && queue_started[ahead] != INT64_MIN)
           end = std::max(end, queue_started[ahead]);
         launch_end[item.index] = end;
@@ -455,8 +476,15 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
   for (size_t i = 0; i < n_ops; ++i) {
     const ReplayOp& op = graph.ops[i];
     const int idx = static_cast<int>(i);
-    TimeNs earliest = std::max(t0, op.floor_at_start ? op.start : t0);
-    earliest = std::max(earliest, stream_ready(idx, packed_end));
+    TimeNs earliest = std::max(t0, stream_ready(idx, packed_end));
+    // An unexplained delay (work launched before the trace) keeps its length, not its clock
+    // time: it moves with the work before it on its stream.
+    if (op.floor_at_start) {
+      const int p = op.prev_on_stream;
+      earliest = std::max(
+          earliest,
+          p >= 0 ? packed_end[p] + std::max<TimeNs>(0, op.start - graph.ops[p].end) : op.start);
+    }
     for (int w : waits_of(idx))
       earliest = std::max(earliest, packed_end[w]);
     const double d = removed(i) ? 0.0 : static_cast<double>(op.duration()) * scale(i);

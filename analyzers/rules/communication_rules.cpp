@@ -23,11 +23,6 @@ struct CommGroup {
   std::vector<int> backward;  // graph ops, by start
 };
 
-bool IsBackwardLaunch(const RuleContext& c, RowIndex launch) {
-  return AncestorNameContains(c.trace, launch, "backward") ||
-         AncestorNameContains(c.trace, launch, "autograd::");
-}
-
 std::vector<CommGroup> CommGroups(const RuleContext& c, bool all_reduce_only) {
   const auto& ops = c.graph.ops;
   const GpuOpTable& g = c.trace.gpu_ops();
@@ -42,10 +37,14 @@ std::vector<CommGroup> CommGroups(const RuleContext& c, bool all_reduce_only) {
     return lower.find("allreduce") != std::string::npos ||
            lower.find("all_reduce") != std::string::npos;
   };
-  std::vector<char> closes(ops.size(), 0);  // a consumer on another stream waited for it
+  AncestorNameMatcher is_backward(c.trace, {"backward", "autograd::"});
+  std::vector<char> closes(ops.size(), 0);  // a kernel on another stream waited for it
+  // (A kernel: copies of the next batch that happen to start as a collective ends do not use
+  // the gradients.)
   for (const ReplayOp& op : ops)
     for (int w : op.waits)
-      if (ops[w].cls == KernelClass::kCommunication && op.cls != KernelClass::kCommunication)
+      if (ops[w].cls == KernelClass::kCommunication && op.kind == GpuOpKind::kKernel &&
+          op.cls != KernelClass::kCommunication)
         closes[w] = 1;
   std::vector<CommGroup> groups(1);
   std::vector<int> compute;  // non-communication kernels since the last group closed
@@ -72,7 +71,7 @@ std::vector<CommGroup> CommGroups(const RuleContext& c, bool all_reduce_only) {
       const RowIndex launch = g.launch[ops[k].row];
       if (launch == kNoRow) continue;
       ++with_launch;
-      if (IsBackwardLaunch(c, launch)) known.push_back(k);
+      if (is_backward(launch)) known.push_back(k);
     }
     if (with_launch * 2 >= before.size() && !known.empty())
       group.backward = std::move(known);

@@ -19,21 +19,26 @@ Chains FindChains(const RuleContext& c) {
   Chains out;
   const auto& ops = c.graph.ops;
   const GpuOpTable& g = c.trace.gpu_ops();
+  AncestorNameMatcher under_optimizer(c.trace, {"optimizer", "optim."});
+  auto in_optimizer = [&](size_t i) {
+    const RowIndex launch = g.launch[ops[i].row];
+    return launch != kNoRow && under_optimizer(launch);
+  };
   std::vector<int> head(ops.size(), -1);
+  std::vector<char> optimizer(ops.size(), 0);
   std::map<int, std::vector<int>> by_head;
   for (size_t i = 0; i < ops.size(); ++i) {
     if (ops[i].kind != GpuOpKind::kKernel || ops[i].cls != KernelClass::kElementwise) continue;
+    optimizer[i] = in_optimizer(i);
+    // A chain does not run from the model's code into optimizer.step(): they fuse apart.
     const int p = ops[i].prev_on_stream;
-    head[i] = p >= 0 && head[p] >= 0 ? head[p] : static_cast<int>(i);
+    head[i] =
+        p >= 0 && head[p] >= 0 && optimizer[p] == optimizer[i] ? head[p] : static_cast<int>(i);
     by_head[head[i]].push_back(static_cast<int>(i));
   }
   for (auto& [h, chain] : by_head) {
     if (chain.size() < 2) continue;
-    const RowIndex launch = g.launch[ops[h].row];
-    const bool in_optimizer =
-        launch != kNoRow && (AncestorNameContains(c.trace, launch, "optimizer") ||
-                             AncestorNameContains(c.trace, launch, "optim."));
-    (in_optimizer ? out.optimizer : out.model).push_back(chain);
+    (optimizer[h] ? out.optimizer : out.model).push_back(chain);
   }
   return out;
 }
@@ -79,9 +84,10 @@ Recommendation Fused(const RuleContext& c, const std::vector<std::vector<int>>& 
                          "kernels; or use fused layers (e.g. fused bias+GELU, Transformer Engine)";
   const double steps = std::max<size_t>(1, c.graph.steps.size());
   r.evidence.push_back(fmt::format(
-      "{:.0f} elementwise kernels per step run in {:.0f} chains that pass data through memory, "
-      "{} per step ({} of the step)",
-      kernels / steps, chains.size() / steps, Ms(ms), Pct(ms / c.mean_step_ms)));
+      "{:.0f} elementwise kernels per step run in chains of {:.1f} on average that pass data "
+      "through memory: {} per step ({} of the step)",
+      kernels / steps, static_cast<double>(kernels) / std::max<size_t>(1, chains.size()), Ms(ms),
+      Pct(ms / c.mean_step_ms)));
   r.saving_ms = c.SavingMs(FuseChains(c, chains));
   r.method =
       "replayed with each chain as one kernel as long as its longest member (a fused kernel "

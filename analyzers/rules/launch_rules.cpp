@@ -67,9 +67,11 @@ std::vector<Recommendation> LargerBatch(const RuleContext& c) {
       static_cast<double>(c.device.kernel_ns) / static_cast<double>(c.device.total_duration);
   const double median_us = MedianKernelUs(c);
   if (utilization >= 0.5 || median_us <= 0 || median_us >= 50) return {};
-  // Only when neither the input pipeline nor synchronization starves the GPU (a larger batch
-  // fixes neither), and memory leaves room.
-  if (c.Share(TimeCategory::kInput) >= 0.2 || c.Share(TimeCategory::kSync) >= 0.05) return {};
+  // Only when neither the input pipeline, synchronization nor communication starves the GPU (a
+  // larger batch fixes none of them), and memory leaves room.
+  if (c.Share(TimeCategory::kInput) >= 0.2 || c.Share(TimeCategory::kSync) >= 0.05 ||
+      c.Share(TimeCategory::kCommunication) >= 0.10)
+    return {};
   const MemoryHeadroom* memory = nullptr;
   for (const MemoryHeadroom& m : c.memory)
     if (m.device == c.timeline.device) memory = &m;

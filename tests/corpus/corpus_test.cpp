@@ -86,6 +86,20 @@ TEST_P(Corpus, AnalyzesAndMatchesHta) {
   if (!a.has_gpu_activity) {
     EXPECT_NE(text.find("no GPU activity"), std::string::npos) << text;
   }
+  // A GPU trace with complete steps gets a bound class with its shares and the rules' verdict.
+  if (a.has_gpu_activity && a.complete_steps > 0) {
+    EXPECT_TRUE(a.bound.valid);
+    double total = a.bound.run.shares.unassigned;
+    for (double share : a.bound.run.shares.share)
+      total += share;
+    EXPECT_NEAR(total, 1.0, 0.01) << "bound shares must cover the step";
+    EXPECT_NE(text.find("BOUND"), std::string::npos);
+    EXPECT_NE(text.find("DO THIS FIRST"), std::string::npos);
+    for (const Recommendation& r : a.recommendations) {
+      EXPECT_GE(r.saving_ms, 0) << r.id;
+      EXPECT_FALSE(r.evidence.empty()) << r.id;
+    }
+  }
 
   static const auto oracle = LoadOracle();
   auto it = oracle.find(GetParam());

@@ -35,7 +35,9 @@ struct BoundVerdict {
   BoundClass cls = BoundClass::kCompute;
   BoundShares shares;
   BoundClass runner_up = BoundClass::kCompute;
-  double margin = 0;      // how far the shares are from another verdict, 0..1 (see .cpp)
+  // How far the shares are from another verdict, 0..1: the smaller of |useful GPU − 80%| and
+  // the class's share minus the next class's on the same side of that line.
+  double margin = 0;
   double useful_gpu = 0;  // compute + memory shares
   std::string reason;     // one sentence: why this class
 };
