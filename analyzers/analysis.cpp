@@ -101,6 +101,7 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
   a.memcpy = SummarizeMemcpy(trace, windows);
   a.comm = SummarizeCommunication(trace, classes, windows);
   a.temporal = ComputeHtaTemporal(trace);
+  a.timeline = BuildStepTimeline(trace, a.steps, classes);
 
   a.bound = ClassifyRun(a.breakdown);
   a.memory = MeasureMemoryHeadroom(trace);

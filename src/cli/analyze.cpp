@@ -6,7 +6,9 @@
 
 #include "teye/analyzers/analysis.h"
 #include "teye/import/read_trace.h"
+#include "teye/reports/html_writer.h"
 #include "teye/reports/json_writer.h"
+#include "teye/reports/markdown_writer.h"
 #include "teye/reports/text_writer.h"
 #include "teye/version.h"
 
@@ -66,6 +68,10 @@ int RunAnalyze(const AnalyzeOptions& o) {
   std::string text;
   if (o.format == "json") {
     text = WriteJsonReport(report);
+  } else if (o.format == "html") {
+    text = WriteHtmlReport(report);
+  } else if (o.format == "markdown") {
+    text = WriteMarkdownReport(report);
   } else {
     TextOptions t;
     t.color = o.color == "always" || (o.color == "auto" && to_tty && !std::getenv("NO_COLOR"));
@@ -93,7 +99,7 @@ VerbRegistration SetupAnalyze(CLI::App& app) {
   cmd->add_option("traces", options->inputs, "Trace files (.json or .json.gz; '-' for stdin)")
       ->required();
   cmd->add_option("--format,-f", options->format, "Report format")
-      ->check(CLI::IsMember({"text", "json"}));
+      ->check(CLI::IsMember({"text", "json", "markdown", "html"}));
   cmd->add_option("-o,--output", options->output, "Write the report to this file");
   cmd->add_option("--step-regex", options->step_regex,
                   "Regex over annotation names that marks steps when there is no ProfilerStep#N");

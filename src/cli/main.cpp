@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   verbs.push_back(SetupAnalyze(app));
   verbs.push_back(SetupSynth(app));
   verbs.push_back(SetupRecord(app));
+  verbs.push_back(SetupGate(app));
+  verbs.push_back(SetupDiff(app));
 
   try {
     app.parse(argc, argv);

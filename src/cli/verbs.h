@@ -22,5 +22,7 @@ struct VerbRegistration {
 VerbRegistration SetupAnalyze(CLI::App& app);
 VerbRegistration SetupSynth(CLI::App& app);
 VerbRegistration SetupRecord(CLI::App& app);
+VerbRegistration SetupGate(CLI::App& app);
+VerbRegistration SetupDiff(CLI::App& app);
 
 }  // namespace teye::cli

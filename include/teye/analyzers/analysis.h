@@ -13,6 +13,7 @@
 #include "teye/analyzers/memory_headroom.h"
 #include "teye/analyzers/periodic_stalls.h"
 #include "teye/analyzers/recommendations.h"
+#include "teye/analyzers/step_timeline.h"
 #include "teye/analyzers/steps.h"
 #include "teye/analyzers/transfer_stats.h"
 #include "teye/model/trace.h"
@@ -71,6 +72,7 @@ struct TraceAnalysis {
   MemcpySummary memcpy;
   CommSummary comm;
   TemporalBreakdown temporal;
+  StepTimeline timeline;  // one representative step, aggregated for drawing
 
   // Diagnosis (primary device).
   BoundResult bound;
