@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cross_rank_writer.h"
+
 namespace teye {
 namespace {
 
@@ -252,6 +254,7 @@ std::string WriteJsonReport(const Report& report) {
   for (const TraceAnalysis& a : report.ranks)
     ranks.push_back(RankJson(a));
   j["ranks"] = std::move(ranks);
+  if (report.cross_rank) j["cross_rank"] = CrossRankJson(*report.cross_rank);
   // Invalid UTF-8 in names (truncated kernel names, binary junk) is replaced, never fatal.
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }

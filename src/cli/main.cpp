@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   verbs.push_back(SetupAnalyze(app));
   verbs.push_back(SetupSynth(app));
   verbs.push_back(SetupRecord(app));
+  verbs.push_back(SetupMerge(app));
 
   try {
     app.parse(argc, argv);

@@ -22,5 +22,6 @@ struct VerbRegistration {
 VerbRegistration SetupAnalyze(CLI::App& app);
 VerbRegistration SetupSynth(CLI::App& app);
 VerbRegistration SetupRecord(CLI::App& app);
+VerbRegistration SetupMerge(CLI::App& app);
 
 }  // namespace teye::cli

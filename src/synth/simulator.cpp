@@ -20,6 +20,7 @@
 
 #include "gpu_specs.h"
 #include "kineto_writer.h"
+#include "rendezvous.h"
 
 namespace teye::synth {
 namespace {
@@ -48,8 +49,12 @@ struct KernelSpec {
 
 class Simulation {
  public:
-  Simulation(const Knobs& k, std::ostream& out)
-      : k_(k), gpu_(FindGpu(k.gpu)), rng_(k.seed * 0x9E3779B97F4A7C15ull + 17), writer_(out) {}
+  Simulation(const Knobs& k, std::ostream& out, Rendezvous* rendezvous)
+      : k_(k),
+        gpu_(FindGpu(k.gpu)),
+        rng_(k.seed * 0x9E3779B97F4A7C15ull + 17),
+        writer_(out),
+        rendezvous_(rendezvous) {}
 
   SimulationSummary Run();
 
@@ -60,6 +65,10 @@ class Simulation {
     return std::clamp(d(rng_), 1.0 - 3 * rel, 1.0 + 3 * rel);
   }
   Ns Us(double us) const { return static_cast<Ns>(std::llround(us * kUs)); }
+  // This rank's slowdown for `cause` (1 unless it is the straggler, slow for that reason).
+  double Slow(StragglerCause cause) const {
+    return k_.straggler_cause == cause ? k_.straggler_slowdown : 1.0;
+  }
 
   void Begin(std::string_view cat, std::string name, std::string args = {}) {
     stack_.push_back({std::string(cat), std::move(name), host_, next_external_++, std::move(args)});
@@ -77,7 +86,7 @@ class Simulation {
   void Work(Ns d) { host_ += std::max<Ns>(0, d); }
   void Op(std::string name) {
     Begin("cpu_op", std::move(name));
-    Work(static_cast<Ns>(Us(k_.op_overhead_us) * Jitter(0.15)));
+    Work(static_cast<Ns>(Us(k_.op_overhead_us) * Slow(StragglerCause::kHost) * Jitter(0.15)));
   }
 
   Ns& StreamFree(int stream) { return stream_free_[stream]; }
@@ -132,9 +141,17 @@ class Simulation {
 
   void Launch(const KernelSpec& spec, int stream) {
     int64_t corr;
-    Ns call = Runtime("cudaLaunchKernel", static_cast<Ns>(Us(k_.launch_us) * Jitter(0.1)), &corr);
+    Ns call = Runtime("cudaLaunchKernel",
+                      static_cast<Ns>(Us(k_.launch_us) * Slow(StragglerCause::kHost) * Jitter(0.1)),
+                      &corr);
     const Ns before = host_;
     Ns end = Schedule(stream, spec.duration, host_);
+    if (rendezvous_ && !spec.collective_args.empty()) {
+      // NCCL: the kernel starts when this rank arrives and ends when the last one has, plus the
+      // transfer.
+      end = rendezvous_->Arrive(collective_index_++, last_start_, spec.duration);
+      StreamFree(stream) = end;
+    }
     if (host_ != before) PatchLastRuntimeEnd(call);  // the call waited for queue space
     EmitKernel(spec, stream, corr, last_start_, end);
     EmitFlow(corr, call, stream, last_start_);
@@ -243,7 +260,9 @@ class Simulation {
   KernelSpec Gemm(double gflop) {
     KernelSpec s;
     s.name = std::string(GemmName());
-    s.duration = static_cast<Ns>(gflop / GemmTflops() * 1e6 * Jitter(0.03)) + 4 * kUs;
+    s.duration = static_cast<Ns>(gflop / GemmTflops() * 1e6 * Slow(StragglerCause::kCompute) *
+                                 Jitter(0.03)) +
+                 4 * kUs;
     s.grid = 432;
     s.block = 256;
     s.registers = 128;
@@ -275,7 +294,9 @@ class Simulation {
     KernelSpec s;
     s.name = kNames[which % 4];
     // Read and write `mb` each: memory-bound at ~80% of HBM bandwidth.
-    s.duration = static_cast<Ns>(2 * mb * 1e6 / (gpu_.mem_gbps * 0.8) * Jitter(0.05)) + 2 * kUs;
+    s.duration = static_cast<Ns>(2 * mb * 1e6 / (gpu_.mem_gbps * 0.8) *
+                                 Slow(StragglerCause::kCompute) * Jitter(0.05)) +
+                 2 * kUs;
     s.grid = 1728;
     s.block = 128;
     s.registers = 24;
@@ -296,7 +317,8 @@ class Simulation {
     // e.g. `if loss.item() > ...: log(...)`: read a value back, then host work that uses it.
     for (int i = 0; i < k_.syncs_per_layer; ++i)
       Item();
-    if (k_.python_overhead_us > 0) Work(static_cast<Ns>(Us(k_.python_overhead_us) * Jitter(0.2)));
+    if (k_.python_overhead_us > 0)
+      Work(static_cast<Ns>(Us(k_.python_overhead_us) * Slow(StragglerCause::kHost) * Jitter(0.2)));
   }
 
   void ElementwiseChain(int layer, double scale) {
@@ -503,8 +525,8 @@ class Simulation {
       Ns allowed = gate >= 0 && gate < static_cast<int64_t>(consumed_.size()) ? consumed_[gate]
                    : gate >= 0                                                ? host_
                                                                               : loader_start_;
-      const Ns cost =
-          static_cast<Ns>(k_.batch_cost_ms * kMs * k_.straggler_slowdown * Jitter(k_.batch_jitter));
+      const Ns cost = static_cast<Ns>(k_.batch_cost_ms * kMs * Slow(StragglerCause::kInput) *
+                                      Jitter(k_.batch_jitter));
       ready_.push_back(std::max(worker_free, allowed) + cost);
     }
     return ready_[index];
@@ -576,6 +598,8 @@ class Simulation {
   Ns window_start_ = INT64_MAX;
   int64_t device_events_ = 0;
   size_t last_runtime_ = SIZE_MAX;
+  Rendezvous* rendezvous_ = nullptr;
+  int64_t collective_index_ = 0;
 };
 
 SimulationSummary Simulation::Run() {
@@ -650,9 +674,13 @@ SimulationSummary Simulation::Run() {
 
 }  // namespace
 
-SimulationSummary Simulate(const Knobs& knobs, std::ostream& out) {
-  Simulation sim(knobs, out);
+SimulationSummary SimulateRank(const Knobs& knobs, std::ostream& out, Rendezvous* rendezvous) {
+  Simulation sim(knobs, out, rendezvous);
   return sim.Run();
+}
+
+SimulationSummary Simulate(const Knobs& knobs, std::ostream& out) {
+  return SimulateRank(knobs, out, nullptr);
 }
 
 }  // namespace teye::synth
