@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <malloc.h>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -13,9 +14,9 @@
 namespace teye::cli {
 namespace {
 
-// Peak RSS of `teye analyze` measured on synth and corpus traces: the inflated JSON plus about
-// 1.2x that for the model, builder scratch and analyzer tables.
-constexpr double kMemoryPerInputByte = 2.3;
+// Peak RSS of `teye analyze` on one rank, measured on synth traces (docs/performance.md): the
+// inflated JSON plus about 3x that for the model, the builder's scratch and analyzer tables.
+constexpr double kMemoryPerInputByte = 4.0;
 constexpr int64_t kMemoryPerRank = 8 << 20;
 
 }  // namespace
@@ -119,6 +120,9 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
         o.analysis = std::move(analysis.value());
         return o;
       }();
+      // The trace is gone: give its pages back to the system before the next rank is admitted,
+      // or freed arenas would keep them and RSS would grow with every rank.
+      ::malloc_trim(0);
       {
         std::lock_guard lock(mu);
         if (!outcome.ok()) failed = true;
@@ -129,6 +133,10 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
       cv.notify_all();
     }
   };
+  // Large buffers straight from mmap, so a finished rank's memory leaves the process at once
+  // instead of staying in a thread's malloc arena (glibc otherwise raises this threshold as it
+  // goes, and RSS creeps up rank by rank past the budget).
+  if (paths.size() > 1) ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
   std::vector<std::thread> threads;
   for (unsigned w = 1; w < workers; ++w)
     threads.emplace_back(worker);
