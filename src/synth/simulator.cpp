@@ -36,6 +36,7 @@ constexpr size_t kLaunchQueueDepth = 1024;  // launches a stream holds before cu
 constexpr Ns kLaunchLatency = 3 * kUs;      // enqueue → earliest start on an idle GPU
 constexpr int64_t kBaseTimeNs = 1767225600000000000;  // 2026-01-01, as Kineto's baseTimeNanoseconds
 constexpr int kPid = 4242;
+constexpr int kAutogradTid = 4243;  // PyTorch runs backward on its autograd engine thread
 
 struct KernelSpec {
   std::string name;
@@ -71,7 +72,8 @@ class Simulation {
   }
 
   void Begin(std::string_view cat, std::string name, std::string args = {}) {
-    stack_.push_back({std::string(cat), std::move(name), host_, next_external_++, std::move(args)});
+    stack_.push_back(
+        {std::string(cat), std::move(name), host_, next_external_++, std::move(args), host_tid_});
   }
   void End() {
     Open o = std::move(stack_.back());
@@ -80,7 +82,7 @@ class Simulation {
     if (!o.args.empty()) args += ", " + o.args;
     Emit(fmt::format(R"J("ph": "X", "cat": "{}", "name": "{}", "pid": {}, "tid": {}, "ts": {}, )J"
                      R"J("dur": {}, "args": {{{}}})J",
-                     o.cat, KinetoWriter::Escape(o.name), kPid, kPid, Ts(o.start),
+                     o.cat, KinetoWriter::Escape(o.name), kPid, o.tid, Ts(o.start),
                      KinetoWriter::Micros(host_ - o.start), args));
   }
   void Work(Ns d) { host_ += std::max<Ns>(0, d); }
@@ -99,7 +101,7 @@ class Simulation {
     Emit(fmt::format(R"J("ph": "X", "cat": "cuda_runtime", "name": "{}", "pid": {}, "tid": {}, )J"
                      R"J("ts": {}, "dur": {}, "args": {{"External id": {}, "cbid": 211, )J"
                      R"J("correlation": {}}})J",
-                     name, kPid, kPid, Ts(start), KinetoWriter::Micros(host_ - start),
+                     name, kPid, host_tid_, Ts(start), KinetoWriter::Micros(host_ - start),
                      CurrentExternal(), *correlation));
     return start;
   }
@@ -132,7 +134,7 @@ class Simulation {
   void EmitFlow(int64_t correlation, Ns host_ts, int stream, Ns gpu_ts) {
     Emit(fmt::format(R"J("ph": "s", "id": {}, "pid": {}, "tid": {}, "ts": {}, "cat": "ac2g", )J"
                      R"J("name": "ac2g")J",
-                     correlation, kPid, kPid, Ts(host_ts)));
+                     correlation, kPid, host_tid_, Ts(host_ts)));
     EmitDevice(fmt::format(R"J("ph": "f", "id": {}, "pid": 0, "tid": {}, "ts": {}, )J"
                            R"J("cat": "ac2g", "name": "ac2g", "bp": "e")J",
                            correlation, stream, Ts(gpu_ts)),
@@ -448,7 +450,9 @@ class Simulation {
       End();
 
       Begin("user_annotation", "## backward ##");
+      if (k_.autograd_thread) host_tid_ = kAutogradTid;
       Backward();
+      host_tid_ = kPid;
       End();
     }
     if (k_.world_size > 1 && !k_.overlap_comm) AllReduceAll();
@@ -573,6 +577,7 @@ class Simulation {
     Ns start;
     int64_t external;
     std::string args;
+    int tid;
   };
 
   static constexpr Ns kTraceOffset = 4200000000000000;  // ns; keeps ts large like Kineto's
@@ -598,6 +603,7 @@ class Simulation {
   Ns window_start_ = INT64_MAX;
   int64_t device_events_ = 0;
   size_t last_runtime_ = SIZE_MAX;
+  int host_tid_ = kPid;  // the host thread events are recorded on
   Rendezvous* rendezvous_ = nullptr;
   int64_t collective_index_ = 0;
 };
@@ -659,6 +665,13 @@ SimulationSummary Simulation::Run() {
       fmt::format(R"J("name": "thread_name", "ph": "M", "ts": {}, "pid": {}, "tid": {}, )J"
                   R"J("args": {{"name": "MainThread"}})J",
                   Ts(first), kPid, kPid));
+  if (k_.autograd_thread) {
+    writer_.Event(
+        fmt::format(R"J("name": "thread_name", "ph": "M", "ts": {}, "pid": {}, "tid": {}, )J"
+                    R"J("args": {{"name": "pt_autograd_0"}})J",
+                    Ts(first), kPid, kAutogradTid));
+    summary.events += 1;
+  }
   for (int stream : {kComputeStream, kCopyStream, kCommStream}) {
     writer_.Event(
         fmt::format(R"J("name": "thread_name", "ph": "M", "ts": {}, "pid": 0, "tid": {}, )J"

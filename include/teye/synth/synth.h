@@ -63,6 +63,8 @@ struct Knobs {
   int syncs_per_layer = 0;        // extra .item()-style syncs inside forward (host-bound jobs)
   bool cuda_graphs = false;       // replay forward/backward as one CUDA graph
   double python_overhead_us = 0;  // per-layer pure-Python time between ops
+  bool autograd_thread = false;   // record backward on the autograd engine's thread, as PyTorch
+                                  // does (benchmark traces; off keeps the goldens' one thread)
 };
 
 struct ScenarioInfo {
