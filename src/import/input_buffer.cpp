@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -117,7 +118,28 @@ bool LooksGzip(std::string_view bytes) {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
+InputBuffer::Mapping::~Mapping() {
+  if (data) ::munmap(const_cast<char*>(data), length);
+}
+
+bool InputBuffer::Map(int fd, size_t size) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  // Small files gain nothing; a file ending within kPadding of a page boundary has no zeroed
+  // padding after it in the mapping.
+  if (size < (size_t{1} << 20) || size % page == 0 || page - size % page < kPadding) return false;
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return false;
+  ::madvise(p, size, MADV_WILLNEED);
+  data_.reset();
+  mapping_ = std::make_unique<Mapping>();
+  mapping_->data = static_cast<const char*>(p);
+  mapping_->length = size;
+  size_ = size;
+  return true;
+}
+
 char* InputBuffer::Allocate(size_t n) {
+  mapping_.reset();
   data_.reset(new char[n + kPadding]);
   std::memset(data_.get() + n, 0, kPadding);
   size_ = n;
@@ -153,7 +175,9 @@ Result<InputBuffer> LoadInputFile(const std::string& path) {
   std::vector<char> pipe_bytes;
   InputBuffer raw;
   size_t size = 0;
-  if (S_ISREG(st.st_mode)) {
+  if (S_ISREG(st.st_mode) && raw.Map(fd, static_cast<size_t>(st.st_size))) {
+    size = raw.size();
+  } else if (S_ISREG(st.st_mode)) {
     char* dst = raw.Allocate(static_cast<size_t>(st.st_size));
     while (size < static_cast<size_t>(st.st_size)) {
       ssize_t n = ::read(fd, dst + size, static_cast<size_t>(st.st_size) - size);
