@@ -237,8 +237,9 @@ struct ArrayResult {
 };
 
 // Reads the event array whose '[' is at `open`.
-ArrayResult ParseEventArray(std::string_view s, size_t open, TraceBuilder& builder,
+ArrayResult ParseEventArray(const InputBuffer& input, size_t open, TraceBuilder& builder,
                             const ReadOptions& options) {
+  const std::string_view s = input.view();
   size_t first = SkipWhitespace(s, open + 1);
   if (first < s.size() && s[first] == ']') return {true, first + 1};
 
@@ -257,6 +258,7 @@ ArrayResult ParseEventArray(std::string_view s, size_t open, TraceBuilder& build
     if (!last && chunk.ok && chunk.begin == pos) {
       builder.Merge(std::move(chunk.part));
       pool.Consumed(i);
+      input.DoneBefore(chunk.end);  // peak memory: the model grows as the input shrinks
       pos = chunks[i + 1].begin;
       ++i;
       continue;
@@ -411,7 +413,7 @@ Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
   if (pos < s.size() && s[pos] == '[') {
     info.format = "chrome-json-array";
     found_events = true;
-    array_closed = ParseEventArray(s, pos, builder, options).closed;
+    array_closed = ParseEventArray(input, pos, builder, options).closed;
   } else if (pos < s.size() && s[pos] == '{') {
     info.format = "chrome-json-object";
     ++pos;
@@ -444,7 +446,7 @@ Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
           return Error{"\"traceEvents\" must be an array, found " + Describe(s, pos), name,
                        static_cast<int64_t>(pos)};
         found_events = true;
-        ArrayResult r = ParseEventArray(s, pos, builder, options);
+        ArrayResult r = ParseEventArray(input, pos, builder, options);
         array_closed = r.closed;
         if (!r.closed) break;
         pos = r.end;

@@ -1,5 +1,6 @@
 #include "input_buffer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -136,6 +137,17 @@ bool InputBuffer::Map(int fd, size_t size) {
   mapping_->length = size;
   size_ = size;
   return true;
+}
+
+void InputBuffer::DoneBefore(size_t end) const {
+  if (!mapping_) return;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  end = std::min(end, mapping_->length) / page * page;
+  if (end <= mapping_->released) return;
+  // Clean pages of a private file mapping: dropping them loses nothing.
+  ::madvise(const_cast<char*>(mapping_->data) + mapping_->released, end - mapping_->released,
+            MADV_DONTNEED);
+  mapping_->released = end;
 }
 
 char* InputBuffer::Allocate(size_t n) {

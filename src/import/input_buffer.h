@@ -37,11 +37,15 @@ class InputBuffer {
   // holds the padding; false (nothing changed) otherwise. Saves the copy from the page cache and
   // the page faults of a fresh buffer.
   bool Map(int fd, size_t size);
+  // The reader is done with bytes [0, end): a mapped file's pages there leave the process's
+  // memory (read again from the page cache if touched). No-op for other buffers.
+  void DoneBefore(size_t end) const;
 
  private:
   struct Mapping {
     const char* data = nullptr;
     size_t length = 0;
+    size_t released = 0;  // pages below this offset were given back
     ~Mapping();
   };
   std::unique_ptr<char[]> data_;
