@@ -11,6 +11,7 @@
 #include <malloc.h>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -25,10 +26,22 @@
 namespace teye::bench {
 namespace {
 
-// Restarts the kernel's peak-RSS (VmHWM) count at the current RSS.
-void ResetPeakRss() {
+// CPU seconds of the whole process (every thread), user + system.
+double ProcessCpuSeconds() {
+  struct rusage u {};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Set at the start of each benchmark: the process CPU time the iterations use.
+double cpu_at_start = 0;
+
+// Restarts the kernel's peak-RSS (VmHWM) count at the current RSS, and the CPU clock.
+void StartMeasuring() {
   ::malloc_trim(0);
   std::ofstream("/proc/self/clear_refs") << "5";
+  cpu_at_start = ProcessCpuSeconds();
 }
 
 double PeakRssMb() {
@@ -40,6 +53,11 @@ double PeakRssMb() {
 }
 
 void SetCounters(benchmark::State& state, const BenchTrace& t, int64_t parsed, int64_t events) {
+  const double cpu = (ProcessCpuSeconds() - cpu_at_start) / static_cast<double>(state.iterations());
+  // MB of JSON per CPU-second over all threads: what 2 idle cores would give, up to twice this
+  // when the work is parallel. Measured wall times suffer from other load on a shared machine.
+  state.counters["process_cpu_s"] = cpu;
+  state.counters["MB_per_cpu_s"] = static_cast<double>(parsed) / 1e6 / cpu;
   state.SetBytesProcessed(parsed * static_cast<int64_t>(state.iterations()));
   state.SetItemsProcessed(events * static_cast<int64_t>(state.iterations()));
   const double peak = PeakRssMb();
@@ -49,7 +67,7 @@ void SetCounters(benchmark::State& state, const BenchTrace& t, int64_t parsed, i
 }
 
 void Load(benchmark::State& state, const BenchTrace& t) {
-  ResetPeakRss();
+  StartMeasuring();
   int64_t parsed = 0;
   for (auto _ : state) {
     auto input = import::LoadInputFile(t.path);
@@ -65,7 +83,7 @@ void Load(benchmark::State& state, const BenchTrace& t) {
 }
 
 void Read(benchmark::State& state, const BenchTrace& t) {
-  ResetPeakRss();
+  StartMeasuring();
   int64_t parsed = 0, events = 0;
   for (auto _ : state) {
     auto trace = ReadTraceFile(t.path);
@@ -80,7 +98,7 @@ void Read(benchmark::State& state, const BenchTrace& t) {
 }
 
 void Analyze(benchmark::State& state, const BenchTrace& t) {
-  ResetPeakRss();
+  StartMeasuring();
   int64_t parsed = 0, events = 0;
   for (auto _ : state) {
     auto trace = ReadTraceFile(t.path);
