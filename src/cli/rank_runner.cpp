@@ -14,10 +14,13 @@
 namespace teye::cli {
 namespace {
 
-// Peak RSS of `teye analyze` on one rank, measured on synth traces (docs/performance.md): the
-// inflated JSON plus about 3x that for the model, the builder's scratch and analyzer tables.
-constexpr double kMemoryPerInputByte = 4.0;
-constexpr int64_t kMemoryPerRank = 8 << 20;
+// Peak RSS of `teye analyze` on one rank, measured (docs/performance.md): a plain file is mapped
+// and its pages given back as they are parsed, ~0.55x its size at the peak with the model; an
+// inflated gzip trace stays in memory, ~1.7x; and ~30 MB of parser buffers and thread stacks
+// whatever the size (a 9 MB rank peaks at 36 MB).
+constexpr double kMemoryPerPlainByte = 0.7;
+constexpr double kMemoryPerInflatedByte = 1.8;
+constexpr int64_t kMemoryPerRank = 32 << 20;
 
 }  // namespace
 
@@ -51,7 +54,7 @@ int64_t EstimateRankMemory(const std::string& path) {
   std::ifstream f(path, std::ios::binary | std::ios::ate);
   if (!f) return kMemoryPerRank;
   const int64_t size = f.tellg();
-  int64_t inflated = size;
+  int64_t inflated = 0;
   unsigned char magic[2] = {0, 0};
   f.seekg(0);
   f.read(reinterpret_cast<char*>(magic), 2);
@@ -66,7 +69,9 @@ int64_t EstimateRankMemory(const std::string& path) {
     while (inflated < 3 * size)
       inflated += int64_t{1} << 32;
   }
-  return static_cast<int64_t>(static_cast<double>(inflated) * kMemoryPerInputByte) + kMemoryPerRank;
+  const double bytes = inflated > 0 ? static_cast<double>(inflated) * kMemoryPerInflatedByte
+                                    : static_cast<double>(size) * kMemoryPerPlainByte;
+  return static_cast<int64_t>(bytes) + kMemoryPerRank;
 }
 
 Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& paths,

@@ -23,8 +23,8 @@ struct RankRunOptions {
   int64_t max_memory = 0;  // bytes; 0: no budget beyond one rank per thread
 };
 
-// Estimated peak memory of reading and analysing `path` (its inflated size times the model's
-// overhead), from the file size and, for gzip, the size its trailer records.
+// Estimated peak memory of reading and analysing `path`, from the file size and, for gzip, the
+// inflated size its trailer records.
 int64_t EstimateRankMemory(const std::string& path);
 
 // Outcomes in input order, or the first error (by input order).
