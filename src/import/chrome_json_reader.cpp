@@ -245,7 +245,11 @@ ArrayResult ParseEventArray(const InputBuffer& input, size_t open, TraceBuilder&
 
   unsigned threads = options.threads ? options.threads : std::thread::hardware_concurrency();
   threads = std::max(1u, threads);
-  std::vector<Chunk> chunks = PlanChunks(s, first, std::max<size_t>(options.chunk_bytes, 64));
+  // The last chunk goes through the tolerant scanner, at about half the speed: in files of a
+  // few chunks (a rank of a big job is often a few MB) it would be most of the file.
+  const size_t chunk_bytes = std::min(std::max<size_t>(options.chunk_bytes, 64),
+                                      std::max<size_t>(s.size() / 16, 64 << 10));
+  std::vector<Chunk> chunks = PlanChunks(s, first, chunk_bytes);
   ChunkPool pool(s, chunks, threads);
   SingleEventParser single;
 
