@@ -144,7 +144,8 @@ void InputBuffer::DoneBefore(size_t end) const {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   end = std::min(end, mapping_->length) / page * page;
   if (end <= mapping_->released) return;
-  // Clean pages of a private file mapping: dropping them loses nothing.
+  // A file mapping's pages come back from the page cache if touched again; an anonymous one's
+  // come back as zeros, which the reader never reads: it is past them for good.
   ::madvise(const_cast<char*>(mapping_->data) + mapping_->released, end - mapping_->released,
             MADV_DONTNEED);
   mapping_->released = end;
@@ -152,15 +153,28 @@ void InputBuffer::DoneBefore(size_t end) const {
 
 char* InputBuffer::Allocate(size_t n) {
   mapping_.reset();
+  data_.reset();
+  size_ = n;
+  // Big buffers (inflated gzip, files that cannot be mapped) are anonymous mappings of their
+  // own, so DoneBefore can give their parsed pages back as it does a mapped file's.
+  if (n >= (size_t{1} << 20)) {
+    void* p =
+        ::mmap(nullptr, n + kPadding, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) {
+      mapping_ = std::make_unique<Mapping>();
+      mapping_->data = static_cast<const char*>(p);
+      mapping_->length = n + kPadding;
+      return static_cast<char*>(p);  // anonymous pages are zero, the padding too
+    }
+  }
   data_.reset(new char[n + kPadding]);
   std::memset(data_.get() + n, 0, kPadding);
-  size_ = n;
   return data_.get();
 }
 
 void InputBuffer::Shrink(size_t n) {
   size_ = n;
-  std::memset(data_.get() + n, 0, kPadding);
+  std::memset(const_cast<char*>(data()) + n, 0, kPadding);
 }
 
 Result<InputBuffer> LoadInputBytes(std::string_view name, std::string_view bytes) {

@@ -37,8 +37,10 @@ class InputBuffer {
   // holds the padding; false (nothing changed) otherwise. Saves the copy from the page cache and
   // the page faults of a fresh buffer.
   bool Map(int fd, size_t size);
-  // The reader is done with bytes [0, end): a mapped file's pages there leave the process's
-  // memory (read again from the page cache if touched). No-op for other buffers.
+  // The reader is done with bytes [0, end) and will not read them again: the pages there of a
+  // mapped file or of a big (anonymously mapped) buffer leave the process's memory. A file's
+  // pages would be read again from the page cache if touched, a buffer's would read as zeros.
+  // No-op for small buffers.
   void DoneBefore(size_t end) const;
 
  private:

@@ -1,11 +1,13 @@
-// Large regular files are mapped instead of copied, and the reader gives parsed pages back: the
-// model must not change, whatever the file's size relative to the page size.
+// Large regular files are mapped instead of copied, big buffers (inflated gzip) are anonymous
+// mappings, and the reader gives parsed pages of both back: the model must not change, whatever
+// the file's size relative to the page size.
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include "teye/import/read_trace.h"
 
@@ -14,6 +16,20 @@
 
 namespace teye {
 namespace {
+
+std::string Gzip(std::string_view text) {
+  z_stream zs{};
+  deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, text.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = static_cast<uInt>(text.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
 
 // A trace of `events` kernels and launches, padded with spaces to exactly `bytes` when asked.
 std::string BigTrace(int events, size_t bytes = 0) {
@@ -74,6 +90,23 @@ TEST(InputMapping, BigFileIsMappedAndReadLikeBytes) {
   EXPECT_EQ(input.value().view(), text);
   std::remove(path.c_str());
   ExpectSameModel(text, "big.json");
+}
+
+TEST(InputMapping, BigGzipIsInflatedIntoAMappingAndReadLikeBytes) {
+  const std::string text = BigTrace(8000);
+  const std::string gz = Gzip(text);
+  const std::string path = WriteTemp(gz, "big.json.gz");
+  ReadOptions o;
+  o.chunk_bytes = 64 << 10;
+  auto from_gzip = ReadTraceFile(path, o);
+  auto from_text = ReadTraceBytes("mem.json", text, o);
+  ASSERT_TRUE(from_gzip.ok()) << from_gzip.error().ToString();
+  ASSERT_TRUE(from_text.ok());
+  EXPECT_TRUE(from_gzip.value().info().gzip);
+  EXPECT_EQ(from_gzip.value().gpu_ops().start_ns, from_text.value().gpu_ops().start_ns);
+  EXPECT_EQ(from_gzip.value().host_slices().start_ns, from_text.value().host_slices().start_ns);
+  EXPECT_EQ(from_gzip.value().stats().events_kept, from_text.value().stats().events_kept);
+  std::remove(path.c_str());
 }
 
 TEST(InputMapping, SizesAtAndNearPageBoundaries) {
