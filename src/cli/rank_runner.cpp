@@ -15,11 +15,11 @@ namespace teye::cli {
 namespace {
 
 // Peak RSS of `teye analyze` on one rank, measured (docs/performance.md): a plain file is mapped
-// and its pages given back as they are parsed, ~0.55x its size at the peak with the model; an
-// inflated gzip trace stays in memory, ~1.7x; and ~30 MB of parser buffers and thread stacks
-// whatever the size (a 9 MB rank peaks at 36 MB).
+// and its pages given back as they are parsed, ~0.55x its size at the peak with the model; a
+// gzip trace peaks when it is inflated, ~1.1x the inflated size; and ~30 MB of parser buffers
+// and thread stacks whatever the size (a 9 MB rank peaks at 36 MB).
 constexpr double kMemoryPerPlainByte = 0.7;
-constexpr double kMemoryPerInflatedByte = 1.8;
+constexpr double kMemoryPerInflatedByte = 1.3;
 constexpr int64_t kMemoryPerRank = 32 << 20;
 
 }  // namespace
