@@ -143,8 +143,9 @@ TraceBuilder::ThreadKeyIds TraceBuilder::KeyIds(const ThreadKey& key) {
 }
 
 ThreadIndex TraceBuilder::InternThreadIds(const ThreadKeyIds& key) {
+  // try_emplace: emplace would allocate a node on every call, i.e. for every event.
   auto [it, inserted] =
-      thread_index_.emplace(key, static_cast<ThreadIndex>(trace_.threads_.size()));
+      thread_index_.try_emplace(key, static_cast<ThreadIndex>(trace_.threads_.size()));
   if (inserted) {
     auto& t = trace_.threads_;
     t.pid.push_back(key.pid);
