@@ -65,12 +65,21 @@ const DeviceBreakdown* BreakdownResult::Primary() const {
 IdleAttributor::IdleAttributor(const Trace& trace) : trace_(trace) {
   const HostSliceTable& h = trace.host_slices();
   flags_.resize(h.size(), 0);
+  // The name tests depend on (name, kind) only: decide once per interned name (memo holds
+  // kind << 8 | flags of the kind first seen with it).
+  std::vector<uint16_t> memo(trace.strings().size(), 0xFFFF);
   for (size_t i = 0; i < h.size(); ++i) {
     auto row = static_cast<RowIndex>(i);
-    std::string_view name = trace.str(h.name[i]);
+    uint16_t& m = memo[h.name[i]];
+    const auto kind = static_cast<uint16_t>(h.kind[i]);
     uint8_t f = 0;
-    if (IsInputSlice(trace, row)) f |= kInputFlag;
-    if (IsSyncCall(name, h.kind[i])) f |= kSyncFlag;
+    if (m != 0xFFFF && (m >> 8) == kind) {
+      f = static_cast<uint8_t>(m & 0xFF);
+    } else {
+      if (IsInputSlice(trace, row)) f |= kInputFlag;
+      if (IsSyncCall(trace.str(h.name[i]), h.kind[i])) f |= kSyncFlag;
+      if (m == 0xFFFF) m = static_cast<uint16_t>(kind << 8 | f);
+    }
     // Issuing work: framework op dispatch and runtime/driver calls that are not syncs.
     if (!(f & kSyncFlag) &&
         (h.kind[i] == HostSliceKind::kCpuOp || h.kind[i] == HostSliceKind::kRuntime ||

@@ -5,11 +5,17 @@
 namespace teye {
 namespace {
 
+// ASCII only, inline: libc's locale-aware tolower per character showed up in profiles.
+char LowerAscii(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c + ('a' - 'A')) : c;
+}
+
 bool ContainsNoCase(std::string_view hay, std::string_view needle) {
   if (needle.size() > hay.size()) return false;
   for (size_t i = 0; i + needle.size() <= hay.size(); ++i) {
-    size_t j = 0;
-    while (j < needle.size() && std::tolower(static_cast<unsigned char>(hay[i + j])) == needle[j])
+    if (LowerAscii(hay[i]) != needle[0]) continue;
+    size_t j = 1;
+    while (j < needle.size() && LowerAscii(hay[i + j]) == needle[j])
       ++j;
     if (j == needle.size()) return true;
   }

@@ -3,6 +3,8 @@
 #include "json_diagnosis.h"
 #include "json_numbers.h"
 
+#include "cross_rank_writer.h"
+
 namespace teye {
 namespace {
 
@@ -233,6 +235,7 @@ std::string WriteJsonReport(const Report& report) {
   for (const TraceAnalysis& a : report.ranks)
     ranks.push_back(RankJson(a));
   j["ranks"] = std::move(ranks);
+  if (report.cross_rank) j["cross_rank"] = CrossRankJson(*report.cross_rank);
   // Invalid UTF-8 in names (truncated kernel names, binary junk) is replaced, never fatal.
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }

@@ -7,6 +7,8 @@
 
 #include "teye/reports/format.h"
 
+#include "cross_rank_writer.h"
+
 namespace teye {
 namespace {
 
@@ -370,6 +372,7 @@ std::string WriteTextReport(const Report& report, const TextOptions& options) {
     }
     ReadNotes(out, a);
   }
+  if (report.cross_rank) out.str() += CrossRankText(*report.cross_rank, options);
   return std::move(out.str());
 }
 

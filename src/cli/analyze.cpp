@@ -1,17 +1,23 @@
-// teye analyze FILE... — read traces, analyse each, print a report.
+// teye analyze FILE|DIR... — read traces (ranks in parallel), analyse each, print a report;
+// with two or more ranks, the cross-rank section too.
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <unistd.h>
 
 #include "teye/analyzers/analysis.h"
+#include "teye/analyzers/cross_rank.h"
 #include "teye/import/read_trace.h"
 #include "teye/reports/html_writer.h"
 #include "teye/reports/json_writer.h"
 #include "teye/reports/markdown_writer.h"
+#include "teye/reports/summary_writer.h"
 #include "teye/reports/text_writer.h"
 #include "teye/version.h"
 
+#include "rank_runner.h"
 #include "verbs.h"
 
 namespace teye::cli {
@@ -26,7 +32,48 @@ struct AnalyzeOptions {
   std::string time_unit = "auto";
   std::string color = "auto";
   unsigned threads = 0;
+  std::string max_memory;  // "4G"; empty: no budget
+  bool summary_only = false;
 };
+
+// Directories stand for the trace files directly inside them (*.json, *.json.gz), by name.
+Result<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& inputs) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  for (const std::string& in : inputs) {
+    std::error_code ec;
+    if (in == "-" || !fs::is_directory(in, ec)) {
+      out.push_back(in);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(in, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (entry.is_regular_file(ec) && (name.ends_with(".json") || name.ends_with(".json.gz")) &&
+          !name.ends_with(".summary.json"))
+        found.push_back(entry.path().string());
+    }
+    if (ec) return Error{"cannot list the directory: " + ec.message(), in};
+    if (found.empty()) return Error{"no trace files (*.json, *.json.gz) in the directory", in};
+    std::sort(found.begin(), found.end());
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
+}
+
+int WriteOutput(const std::string& path, const std::string& text) {
+  if (path.empty()) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    return kExitOk;
+  }
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  if (!out) {
+    std::fprintf(stderr, "teye: %s: cannot write the report\n", path.c_str());
+    return kExitBadInput;
+  }
+  return kExitOk;
+}
 
 int RunAnalyze(const AnalyzeOptions& o) {
   KernelClassifier classifier;
@@ -46,23 +93,36 @@ int RunAnalyze(const AnalyzeOptions& o) {
   analysis.steps.step_regex = o.step_regex;
   analysis.classifier = &classifier;
 
+  RankRunOptions run;
+  run.read = read;
+  run.analysis = analysis;
+  if (!o.max_memory.empty()) {
+    run.max_memory = ParseByteSize(o.max_memory);
+    if (run.max_memory <= 0) {
+      std::fprintf(stderr, "teye: --max-memory '%s': expected a size such as 512M or 4G\n",
+                   o.max_memory.c_str());
+      return kExitBadInput;
+    }
+  }
+  auto inputs = ExpandInputs(o.inputs);
+  if (!inputs.ok()) {
+    std::fprintf(stderr, "teye: %s\n", inputs.error().ToString().c_str());
+    return kExitBadInput;
+  }
+  auto outcomes = AnalyzeRanks(inputs.value(), run);
+  if (!outcomes.ok()) {
+    std::fprintf(stderr, "teye: %s\n", outcomes.error().ToString().c_str());
+    return kExitBadInput;
+  }
+  std::vector<RankSummary> summaries;
   Report report;
   report.teye_version = std::string(kVersion);
-  for (const std::string& path : o.inputs) {
-    auto trace = ReadTraceFile(path, read);
-    if (!trace.ok()) {
-      std::fprintf(stderr, "teye: %s\n", trace.error().ToString().c_str());
-      return kExitBadInput;
-    }
-    auto result = AnalyzeTrace(trace.value(), analysis);
-    if (!result.ok()) {
-      Error e = result.error();
-      if (e.file.empty()) e.file = path;
-      std::fprintf(stderr, "teye: %s\n", e.ToString().c_str());
-      return kExitBadInput;
-    }
-    report.ranks.push_back(std::move(result.value()));
+  for (RankOutcome& r : outcomes.value()) {
+    summaries.push_back(std::move(r.summary));
+    report.ranks.push_back(std::move(r.analysis));
   }
+  if (o.summary_only) return WriteOutput(o.output, WriteRankSummaries(summaries, kVersion));
+  if (summaries.size() >= 2) report.cross_rank = AnalyzeCrossRank(summaries);
 
   const bool to_tty = o.output.empty() && ::isatty(STDOUT_FILENO);
   std::string text;
@@ -77,17 +137,7 @@ int RunAnalyze(const AnalyzeOptions& o) {
     t.color = o.color == "always" || (o.color == "auto" && to_tty && !std::getenv("NO_COLOR"));
     text = WriteTextReport(report, t);
   }
-  if (o.output.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    return kExitOk;
-  }
-  std::ofstream out(o.output, std::ios::binary);
-  out << text;
-  if (!out) {
-    std::fprintf(stderr, "teye: %s: cannot write the report\n", o.output.c_str());
-    return kExitBadInput;
-  }
-  return kExitOk;
+  return WriteOutput(o.output, text);
 }
 
 }  // namespace
@@ -95,8 +145,11 @@ int RunAnalyze(const AnalyzeOptions& o) {
 VerbRegistration SetupAnalyze(CLI::App& app) {
   auto options = std::make_shared<AnalyzeOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "analyze", "Analyse traces: steps, GPU utilization, where time goes, top kernels");
-  cmd->add_option("traces", options->inputs, "Trace files (.json or .json.gz; '-' for stdin)")
+      "analyze",
+      "Analyse traces: steps, GPU utilization, where time goes, top kernels, stragglers");
+  cmd->add_option("traces", options->inputs,
+                  "Trace files (.json or .json.gz; '-' for stdin) or directories of them, one "
+                  "per rank")
       ->required();
   cmd->add_option("--format,-f", options->format, "Report format")
       ->check(CLI::IsMember({"text", "json", "markdown", "html"}));
@@ -111,6 +164,10 @@ VerbRegistration SetupAnalyze(CLI::App& app) {
   cmd->add_option("--color", options->color, "Colour in the text report")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd->add_option("--threads", options->threads, "Parser threads (0: one per core)");
+  cmd->add_option("--max-memory", options->max_memory,
+                  "Memory budget for reading ranks in parallel, e.g. 4G (default: no budget)");
+  cmd->add_flag("--summary-only", options->summary_only,
+                "Write only the rank summaries that 'teye merge' combines (see docs/scale.md)");
   return {cmd, [options] { return RunAnalyze(*options); }};
 }
 

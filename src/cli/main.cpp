@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   verbs.push_back(SetupRecord(app));
   verbs.push_back(SetupGate(app));
   verbs.push_back(SetupDiff(app));
+  verbs.push_back(SetupMerge(app));
 
   try {
     app.parse(argc, argv);

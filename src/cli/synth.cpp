@@ -2,8 +2,10 @@
 #include "teye/synth/synth.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 
 #include <zlib.h>
@@ -20,9 +22,58 @@ struct SynthOptions {
   std::string output;  // empty: stdout; ".gz" suffix: gzip
   int steps = 0;       // 0: the scenario's own
   int rank = -1;
-  double straggler = 1.0;
+  int ranks = 0;       // >= 2: a job of this many ranks, one file each in the output directory
+  int straggler = -1;  // the slow rank
+  std::string straggler_cause = "input";
+  double slowdown = 3.0;
+  bool gzip = false;  // --ranks: write .json.gz files
   bool list = false;
 };
+
+// Writes `text` to `path`, gzip-compressed when the name ends in ".gz".
+bool WriteFile(const std::string& path, const std::string& text) {
+  if (path.ends_with(".gz")) {
+    gzFile f = gzopen(path.c_str(), "wb6");
+    bool ok = f && gzwrite(f, text.data(), static_cast<unsigned>(text.size())) ==
+                       static_cast<int>(text.size());
+    if (f) ok = gzclose(f) == Z_OK && ok;
+    return ok;
+  }
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  return static_cast<bool>(f);
+}
+
+int RunJob(const SynthOptions& o, const synth::Knobs& k) {
+  if (o.output.empty()) {
+    std::fprintf(stderr, "teye: --ranks needs -o DIR: the directory to write one trace per rank\n");
+    return kExitBadInput;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(o.output, ec);
+  if (ec) {
+    std::fprintf(stderr, "teye: %s: cannot create the directory: %s\n", o.output.c_str(),
+                 ec.message().c_str());
+    return kExitBadInput;
+  }
+  std::vector<std::unique_ptr<std::ostringstream>> texts;
+  std::vector<std::ostream*> outs;
+  for (int r = 0; r < o.ranks; ++r) {
+    texts.push_back(std::make_unique<std::ostringstream>());
+    outs.push_back(texts.back().get());
+  }
+  synth::SimulateJob(k, o.straggler, outs);
+  for (int r = 0; r < o.ranks; ++r) {
+    const std::string path =
+        o.output + "/rank" + std::to_string(r) + ".pt.trace.json" + (o.gzip ? ".gz" : "");
+    if (!WriteFile(path, texts[r]->str())) {
+      std::fprintf(stderr, "teye: %s: cannot write\n", path.c_str());
+      return kExitBadInput;
+    }
+    texts[r].reset();
+  }
+  return kExitOk;
+}
 
 int RunSynth(const SynthOptions& o) {
   if (o.list) {
@@ -47,7 +98,15 @@ int RunSynth(const SynthOptions& o) {
   }
   if (o.steps > 0) k.steps = o.steps;
   if (o.rank >= 0) k.rank = o.rank;
-  k.straggler_slowdown = o.straggler;
+  auto cause = synth::ParseStragglerCause(o.straggler_cause);
+  if (!cause.ok()) {
+    std::fprintf(stderr, "teye: %s\n", cause.error().ToString().c_str());
+    return kExitBadInput;
+  }
+  k.straggler_cause = cause.value();
+  k.straggler_slowdown = o.slowdown;
+  if (o.ranks >= 2) return RunJob(o, k);
+  if (o.straggler < 0 || o.straggler != k.rank) k.straggler_slowdown = 1.0;
 
   if (o.output.empty()) {
     synth::Simulate(k, std::cout);
@@ -55,22 +114,9 @@ int RunSynth(const SynthOptions& o) {
   }
   std::ostringstream text;
   synth::Simulate(k, text);
-  const std::string s = text.str();
-  if (o.output.ends_with(".gz")) {
-    gzFile f = gzopen(o.output.c_str(), "wb9");
-    if (!f || gzwrite(f, s.data(), static_cast<unsigned>(s.size())) != static_cast<int>(s.size())) {
-      if (f) gzclose(f);
-      std::fprintf(stderr, "teye: %s: cannot write\n", o.output.c_str());
-      return kExitBadInput;
-    }
-    gzclose(f);
-  } else {
-    std::ofstream f(o.output, std::ios::binary);
-    f << s;
-    if (!f) {
-      std::fprintf(stderr, "teye: %s: cannot write\n", o.output.c_str());
-      return kExitBadInput;
-    }
+  if (!WriteFile(o.output, text.str())) {
+    std::fprintf(stderr, "teye: %s: cannot write\n", o.output.c_str());
+    return kExitBadInput;
   }
   return kExitOk;
 }
@@ -86,8 +132,16 @@ VerbRegistration SetupSynth(CLI::App& app) {
   cmd->add_option("--fix", o->fixes, "Apply a fix (repeatable): the same job with one knob fixed");
   cmd->add_option("--steps", o->steps, "Profiled steps (default: the scenario's)");
   cmd->add_option("--rank", o->rank, "Rank to write in distributedInfo");
-  cmd->add_option("--straggler", o->straggler,
-                  "Multiply this rank's batch cost (cross-rank tests)");
+  cmd->add_option("--ranks", o->ranks,
+                  "Simulate a job of this many ranks in lockstep; -o names a directory that gets "
+                  "rank<R>.pt.trace.json per rank");
+  cmd->add_option("--straggler", o->straggler, "The rank that is slowed down (default: none)");
+  cmd->add_option("--straggler-cause", o->straggler_cause, "What is slow on it")
+      ->check(CLI::IsMember({"input", "compute", "host"}));
+  cmd->add_option("--slowdown", o->slowdown,
+                  "How much slower: multiplies its batch cost (input), kernel times (compute) or "
+                  "dispatch, launch and Python time (host)");
+  cmd->add_flag("--gzip", o->gzip, "With --ranks: write .json.gz files");
   cmd->add_option("-o,--output", o->output, "Output file (.gz to compress); default stdout");
   cmd->add_flag("--list", o->list, "List scenarios and fixes");
   return {cmd, [o] { return RunSynth(*o); }};

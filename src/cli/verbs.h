@@ -24,5 +24,6 @@ VerbRegistration SetupSynth(CLI::App& app);
 VerbRegistration SetupRecord(CLI::App& app);
 VerbRegistration SetupGate(CLI::App& app);
 VerbRegistration SetupDiff(CLI::App& app);
+VerbRegistration SetupMerge(CLI::App& app);
 
 }  // namespace teye::cli

@@ -102,13 +102,29 @@ simdjson::error_code ReadId(simdjson::ondemand::value v, int64_t& number, std::s
   return SUCCESS;
 }
 
+// An object key without copying it: keys are compared with constants, and they almost never
+// hold escapes (unescaping every key was ~3% of a read). Escaped keys are unescaped as before.
+template <typename Field>
+simdjson::error_code Key(Field& field, std::string_view& key) {
+  simdjson::ondemand::raw_json_string raw;
+  if (auto ec = field.key().get(raw)) return ec;
+  const char* begin = raw.raw();
+  const char* end = begin;
+  while (*end != '"') {
+    if (*end == '\\') return field.unescaped_key().get(key);
+    ++end;
+  }
+  key = std::string_view(begin, static_cast<size_t>(end - begin));
+  return simdjson::SUCCESS;
+}
+
 }  // namespace
 
 simdjson::error_code EventParser::ReadArgs(simdjson::ondemand::object args, Event& e) {
   Args& a = e.args;
   for (auto field : args) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return ec;
+    if (auto ec = Key(field, key)) return ec;
     simdjson::ondemand::value v;
     if (auto ec = field.value().get(v)) return ec;
     simdjson::error_code ec = SUCCESS;
@@ -198,7 +214,7 @@ simdjson::error_code EventParser::Parse(simdjson::ondemand::value element) {
   Event& e = event_;
   for (auto field : obj) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return ec;
+    if (auto ec = Key(field, key)) return ec;
     simdjson::ondemand::value v;
     if (auto ec = field.value().get(v)) return ec;
     simdjson::error_code ec = SUCCESS;

@@ -1,8 +1,10 @@
 #include "input_buffer.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -117,16 +119,62 @@ bool LooksGzip(std::string_view bytes) {
          static_cast<unsigned char>(bytes[1]) == 0x8b;
 }
 
+InputBuffer::Mapping::~Mapping() {
+  if (data) ::munmap(const_cast<char*>(data), length);
+}
+
+bool InputBuffer::Map(int fd, size_t size) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  // Small files gain nothing; a file ending within kPadding of a page boundary has no zeroed
+  // padding after it in the mapping.
+  if (size < (size_t{1} << 20) || size % page == 0 || page - size % page < kPadding) return false;
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return false;
+  ::madvise(p, size, MADV_WILLNEED);
+  data_.reset();
+  mapping_ = std::make_unique<Mapping>();
+  mapping_->data = static_cast<const char*>(p);
+  mapping_->length = size;
+  size_ = size;
+  return true;
+}
+
+void InputBuffer::DoneBefore(size_t end) const {
+  if (!mapping_) return;
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  end = std::min(end, mapping_->length) / page * page;
+  if (end <= mapping_->released) return;
+  // A file mapping's pages come back from the page cache if touched again; an anonymous one's
+  // come back as zeros, which the reader never reads: it is past them for good.
+  ::madvise(const_cast<char*>(mapping_->data) + mapping_->released, end - mapping_->released,
+            MADV_DONTNEED);
+  mapping_->released = end;
+}
+
 char* InputBuffer::Allocate(size_t n) {
+  mapping_.reset();
+  data_.reset();
+  size_ = n;
+  // Big buffers (inflated gzip, files that cannot be mapped) are anonymous mappings of their
+  // own, so DoneBefore can give their parsed pages back as it does a mapped file's.
+  if (n >= (size_t{1} << 20)) {
+    void* p =
+        ::mmap(nullptr, n + kPadding, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED) {
+      mapping_ = std::make_unique<Mapping>();
+      mapping_->data = static_cast<const char*>(p);
+      mapping_->length = n + kPadding;
+      return static_cast<char*>(p);  // anonymous pages are zero, the padding too
+    }
+  }
   data_.reset(new char[n + kPadding]);
   std::memset(data_.get() + n, 0, kPadding);
-  size_ = n;
   return data_.get();
 }
 
 void InputBuffer::Shrink(size_t n) {
   size_ = n;
-  std::memset(data_.get() + n, 0, kPadding);
+  std::memset(const_cast<char*>(data()) + n, 0, kPadding);
 }
 
 Result<InputBuffer> LoadInputBytes(std::string_view name, std::string_view bytes) {
@@ -153,7 +201,9 @@ Result<InputBuffer> LoadInputFile(const std::string& path) {
   std::vector<char> pipe_bytes;
   InputBuffer raw;
   size_t size = 0;
-  if (S_ISREG(st.st_mode)) {
+  if (S_ISREG(st.st_mode) && raw.Map(fd, static_cast<size_t>(st.st_size))) {
+    size = raw.size();
+  } else if (S_ISREG(st.st_mode)) {
     char* dst = raw.Allocate(static_cast<size_t>(st.st_size));
     while (size < static_cast<size_t>(st.st_size)) {
       ssize_t n = ::read(fd, dst + size, static_cast<size_t>(st.st_size) - size);

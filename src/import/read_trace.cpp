@@ -13,9 +13,11 @@ namespace {
 std::optional<Error> CheckCpu(const std::string& name) {
 #if defined(TEYE_NEEDS_X86_64_V3) && (defined(__x86_64__) || defined(__i386__))
   __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("bmi2")) {
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("bmi2") ||
+      !__builtin_cpu_supports("pclmul")) {
     return Error{
-        "this teye was built for x86-64-v3 CPUs (AVX2) and this CPU lacks them; rebuild "
+        "this teye was built for x86-64-v3 CPUs with PCLMUL (AVX2) and this CPU lacks them; "
+        "rebuild "
         "with -DTEYE_PORTABLE=ON",
         name, -1};
   }

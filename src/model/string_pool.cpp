@@ -4,6 +4,7 @@
 
 namespace teye {
 namespace {
+constexpr size_t kFirstBlock = 4 << 10;
 constexpr size_t kBlockSize = 1 << 20;
 }  // namespace
 
@@ -18,15 +19,18 @@ StringPool& StringPool::operator=(StringPool&&) noexcept = default;
 std::string_view StringPool::Store(std::string_view s) {
   // Long strings get storage of their own so they do not waste the rest of a shared block.
   if (s.size() > kBlockSize / 4) return large_.emplace_back(s);
-  if (blocks_.empty() || block_used_ + s.size() > kBlockSize) {
-    blocks_.emplace_back();
-    blocks_.back().resize(kBlockSize);
-    block_used_ = 0;
+  if (blocks_.empty() || blocks_.back().size() + s.size() > blocks_.back().capacity()) {
+    // Blocks grow from 4 KiB to 1 MiB and are reserved, not filled: each parser chunk has a
+    // pool of its own, and a zeroed 1 MiB block per chunk was most of the reader's page faults.
+    size_t next =
+        blocks_.empty() ? kFirstBlock : std::min(kBlockSize, blocks_.back().capacity() * 2);
+    blocks_.emplace_back().reserve(std::max(next, s.size()));
   }
-  char* dst = blocks_.back().data() + block_used_;
-  std::memcpy(dst, s.data(), s.size());
-  block_used_ += s.size();
-  return std::string_view(dst, s.size());
+  // Appending within the reserved capacity never reallocates: earlier views stay valid.
+  std::string& block = blocks_.back();
+  const size_t at = block.size();
+  block.append(s);
+  return std::string_view(block.data() + at, s.size());
 }
 
 StringId StringPool::Intern(std::string_view s) {

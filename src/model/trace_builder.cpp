@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cmath>
 #include <numeric>
+#include <thread>
 #include <unordered_map>
 
 namespace teye {
@@ -12,6 +13,10 @@ namespace {
 // Reorders every column of `table` so that new row i is old row perm[i].
 template <typename Table>
 void Permute(Table& table, const std::vector<uint32_t>& perm) {
+  bool identity = true;
+  for (size_t i = 0; i < perm.size() && identity; ++i)
+    identity = perm[i] == i;
+  if (identity) return;  // already in order: most tables of most traces
   table.ForEachColumn([&](auto& column) {
     if (column.empty()) return;
     std::remove_reference_t<decltype(column)> sorted;
@@ -48,6 +53,7 @@ std::vector<uint32_t> Identity(size_t n) {
 
 template <typename Table>
 void SortByTs(Table& table) {
+  if (std::is_sorted(table.ts_ns.begin(), table.ts_ns.end())) return;
   auto perm = Identity(table.size());
   std::stable_sort(perm.begin(), perm.end(),
                    [&](uint32_t a, uint32_t b) { return table.ts_ns[a] < table.ts_ns[b]; });
@@ -137,8 +143,9 @@ TraceBuilder::ThreadKeyIds TraceBuilder::KeyIds(const ThreadKey& key) {
 }
 
 ThreadIndex TraceBuilder::InternThreadIds(const ThreadKeyIds& key) {
+  // try_emplace: emplace would allocate a node on every call, i.e. for every event.
   auto [it, inserted] =
-      thread_index_.emplace(key, static_cast<ThreadIndex>(trace_.threads_.size()));
+      thread_index_.try_emplace(key, static_cast<ThreadIndex>(trace_.threads_.size()));
   if (inserted) {
     auto& t = trace_.threads_;
     t.pid.push_back(key.pid);
@@ -596,12 +603,14 @@ void TraceBuilder::SortAndNestHostSlices() {
 
 void TraceBuilder::SortGpuOps() {
   auto& t = trace_.gpu_ops_;
-  auto perm = Identity(t.size());
-  std::stable_sort(perm.begin(), perm.end(),
-                   [&](uint32_t a, uint32_t b) { return t.start_ns[a] < t.start_ns[b]; });
-  Permute(t, perm);
+  if (!std::is_sorted(t.start_ns.begin(), t.start_ns.end())) {
+    auto perm = Identity(t.size());
+    std::stable_sort(perm.begin(), perm.end(),
+                     [&](uint32_t a, uint32_t b) { return t.start_ns[a] < t.start_ns[b]; });
+    Permute(t, perm);
+  }
   auto& a = trace_.gpu_annotations_;
-  perm = Identity(a.size());
+  auto perm = Identity(a.size());
   std::stable_sort(perm.begin(), perm.end(),
                    [&](uint32_t x, uint32_t y) { return a.start_ns[x] < a.start_ns[y]; });
   Permute(a, perm);
@@ -737,9 +746,20 @@ Trace TraceBuilder::Build() && {
   PairHalves(end_ticks);
 
   ConvertTimes();
-  SortAndNestHostSlices();
-  SortGpuOps();
-  SortByTime();
+  // The host slices' sort and nesting touch only the host and thread tables: the other tables
+  // sort meanwhile on a second thread (this tail of a read runs after the parsers are done).
+  auto sort_others = [this] {
+    SortGpuOps();
+    SortByTime();
+  };
+  if (trace_.host_slices_.size() + trace_.gpu_ops_.size() > (size_t{1} << 16)) {
+    std::thread others(sort_others);
+    SortAndNestHostSlices();
+    others.join();
+  } else {
+    SortAndNestHostSlices();
+    sort_others();
+  }
   LinkLaunches();
   ApplyNames();
   DetectVendor();

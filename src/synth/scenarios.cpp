@@ -118,6 +118,23 @@ const Family kFamilies[] = {
        k.syncs_per_layer = 1;
        k.python_overhead_us = Uniform(rng, 150, 400);
      }},
+    {{"ddp",
+      "Data parallel over 8 ranks, compute-bound and healthy: overlapped all-reduce, fast loader "
+      "(with 'teye synth --ranks N --straggler R' one rank is slowed down)",
+      "compute", "-"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.gpu = "A100";
+       k.world_size = 8;
+       k.layers = 16;
+       k.gemm_gflop = Uniform(rng, 28, 34);
+       k.activation_mb = 32;
+       k.parameter_mb = 200;
+       k.num_workers = 8;
+       k.batch_cost_ms = 32;
+       k.python_overhead_us = 60;
+       k.item_syncs_per_step = 1;  // the loss is logged every step: hosts stay in step
+     }},
     {{"input-pageable", "Input copies from pageable memory block the host and are not overlapped",
       "input", "pin_memory"},
      [](Knobs& k, std::mt19937_64& rng) {

@@ -20,6 +20,7 @@
 
 #include "gpu_specs.h"
 #include "kineto_writer.h"
+#include "rendezvous.h"
 
 namespace teye::synth {
 namespace {
@@ -36,6 +37,7 @@ constexpr size_t kLaunchQueueDepth = 1024;  // launches the device holds before 
 constexpr Ns kLaunchLatency = 3 * kUs;      // enqueue → earliest start on an idle GPU
 constexpr int64_t kBaseTimeNs = 1767225600000000000;  // 2026-01-01, as Kineto's baseTimeNanoseconds
 constexpr int kPid = 4242;
+constexpr int kAutogradTid = 4243;  // PyTorch runs backward on its autograd engine thread
 
 // GEMM rate the simulated kernels reach: below peak, as real cuBLAS GEMMs do.
 double EffectiveGemmTflops(const GpuSpec& gpu, Precision precision) {
@@ -62,8 +64,12 @@ struct KernelSpec {
 
 class Simulation {
  public:
-  Simulation(const Knobs& k, std::ostream& out)
-      : k_(k), gpu_(FindGpu(k.gpu)), rng_(k.seed * 0x9E3779B97F4A7C15ull + 17), writer_(out) {}
+  Simulation(const Knobs& k, std::ostream& out, Rendezvous* rendezvous)
+      : k_(k),
+        gpu_(FindGpu(k.gpu)),
+        rng_(k.seed * 0x9E3779B97F4A7C15ull + 17),
+        writer_(out),
+        rendezvous_(rendezvous) {}
 
   SimulationSummary Run();
 
@@ -74,9 +80,14 @@ class Simulation {
     return std::clamp(d(rng_), 1.0 - 3 * rel, 1.0 + 3 * rel);
   }
   Ns Us(double us) const { return static_cast<Ns>(std::llround(us * kUs)); }
+  // This rank's slowdown for `cause` (1 unless it is the straggler, slow for that reason).
+  double Slow(StragglerCause cause) const {
+    return k_.straggler_cause == cause ? k_.straggler_slowdown : 1.0;
+  }
 
   void Begin(std::string_view cat, std::string name, std::string args = {}) {
-    stack_.push_back({std::string(cat), std::move(name), host_, next_external_++, std::move(args)});
+    stack_.push_back(
+        {std::string(cat), std::move(name), host_, next_external_++, std::move(args), host_tid_});
   }
   void End() {
     Open o = std::move(stack_.back());
@@ -85,13 +96,13 @@ class Simulation {
     if (!o.args.empty()) args += ", " + o.args;
     Emit(fmt::format(R"J("ph": "X", "cat": "{}", "name": "{}", "pid": {}, "tid": {}, "ts": {}, )J"
                      R"J("dur": {}, "args": {{{}}})J",
-                     o.cat, KinetoWriter::Escape(o.name), kPid, kPid, Ts(o.start),
+                     o.cat, KinetoWriter::Escape(o.name), kPid, o.tid, Ts(o.start),
                      KinetoWriter::Micros(host_ - o.start), args));
   }
   void Work(Ns d) { host_ += std::max<Ns>(0, d); }
   void Op(std::string name) {
     Begin("cpu_op", std::move(name));
-    Work(static_cast<Ns>(Us(k_.op_overhead_us) * Jitter(0.15)));
+    Work(static_cast<Ns>(Us(k_.op_overhead_us) * Slow(StragglerCause::kHost) * Jitter(0.15)));
   }
 
   Ns& StreamFree(int stream) { return stream_free_[stream]; }
@@ -104,7 +115,7 @@ class Simulation {
     Emit(fmt::format(R"J("ph": "X", "cat": "cuda_runtime", "name": "{}", "pid": {}, "tid": {}, )J"
                      R"J("ts": {}, "dur": {}, "args": {{"External id": {}, "cbid": 211, )J"
                      R"J("correlation": {}}})J",
-                     name, kPid, kPid, Ts(start), KinetoWriter::Micros(host_ - start),
+                     name, kPid, host_tid_, Ts(start), KinetoWriter::Micros(host_ - start),
                      CurrentExternal(), *correlation));
     return start;
   }
@@ -134,7 +145,7 @@ class Simulation {
   void EmitFlow(int64_t correlation, Ns host_ts, int stream, Ns gpu_ts) {
     Emit(fmt::format(R"J("ph": "s", "id": {}, "pid": {}, "tid": {}, "ts": {}, "cat": "ac2g", )J"
                      R"J("name": "ac2g")J",
-                     correlation, kPid, kPid, Ts(host_ts)));
+                     correlation, kPid, host_tid_, Ts(host_ts)));
     EmitDevice(fmt::format(R"J("ph": "f", "id": {}, "pid": 0, "tid": {}, "ts": {}, )J"
                            R"J("cat": "ac2g", "name": "ac2g", "bp": "e")J",
                            correlation, stream, Ts(gpu_ts)),
@@ -143,9 +154,17 @@ class Simulation {
 
   void Launch(const KernelSpec& spec, int stream) {
     int64_t corr;
-    Ns call = Runtime("cudaLaunchKernel", static_cast<Ns>(Us(k_.launch_us) * Jitter(0.1)), &corr);
+    Ns call = Runtime("cudaLaunchKernel",
+                      static_cast<Ns>(Us(k_.launch_us) * Slow(StragglerCause::kHost) * Jitter(0.1)),
+                      &corr);
     const Ns before = host_;
     Ns end = Schedule(stream, spec.duration, host_);
+    if (rendezvous_ && !spec.collective_args.empty()) {
+      // NCCL: the kernel starts when this rank arrives and ends when the last one has, plus the
+      // transfer.
+      end = rendezvous_->Arrive(collective_index_++, last_start_, spec.duration);
+      StreamFree(stream) = end;
+    }
     if (host_ != before) PatchLastRuntimeEnd(call);  // the call waited for queue space
     EmitKernel(spec, stream, corr, last_start_, end);
     EmitFlow(corr, call, stream, last_start_);
@@ -244,7 +263,9 @@ class Simulation {
   KernelSpec Gemm(double gflop) {
     KernelSpec s;
     s.name = std::string(GemmName());
-    s.duration = static_cast<Ns>(gflop / GemmTflops() * 1e6 * Jitter(0.03)) + 4 * kUs;
+    s.duration = static_cast<Ns>(gflop / GemmTflops() * 1e6 * Slow(StragglerCause::kCompute) *
+                                 Jitter(0.03)) +
+                 4 * kUs;
     s.grid = 432;
     s.block = 256;
     s.registers = 128;
@@ -276,7 +297,9 @@ class Simulation {
     KernelSpec s;
     s.name = kNames[which % 4];
     // Read and write `mb` each: memory-bound at ~80% of HBM bandwidth.
-    s.duration = static_cast<Ns>(2 * mb * 1e6 / (gpu_.mem_gbps * 0.8) * Jitter(0.05)) + 2 * kUs;
+    s.duration = static_cast<Ns>(2 * mb * 1e6 / (gpu_.mem_gbps * 0.8) *
+                                 Slow(StragglerCause::kCompute) * Jitter(0.05)) +
+                 2 * kUs;
     s.grid = 1728;
     s.block = 128;
     s.registers = 24;
@@ -297,7 +320,8 @@ class Simulation {
     // e.g. `if loss.item() > ...: log(...)`: read a value back, then host work that uses it.
     for (int i = 0; i < k_.syncs_per_layer; ++i)
       Item();
-    if (k_.python_overhead_us > 0) Work(static_cast<Ns>(Us(k_.python_overhead_us) * Jitter(0.2)));
+    if (k_.python_overhead_us > 0)
+      Work(static_cast<Ns>(Us(k_.python_overhead_us) * Slow(StragglerCause::kHost) * Jitter(0.2)));
   }
 
   void ElementwiseChain(int layer, double scale) {
@@ -427,7 +451,9 @@ class Simulation {
       End();
 
       Begin("user_annotation", "## backward ##");
+      if (k_.autograd_thread) host_tid_ = kAutogradTid;
       Backward();
+      host_tid_ = kPid;
       End();
     }
     if (k_.world_size > 1 && !k_.overlap_comm) AllReduceAll();
@@ -513,8 +539,8 @@ class Simulation {
       Ns allowed = gate >= 0 && gate < static_cast<int64_t>(consumed_.size()) ? consumed_[gate]
                    : gate >= 0                                                ? host_
                                                                               : loader_start_;
-      const Ns cost =
-          static_cast<Ns>(k_.batch_cost_ms * kMs * k_.straggler_slowdown * Jitter(k_.batch_jitter));
+      const Ns cost = static_cast<Ns>(k_.batch_cost_ms * kMs * Slow(StragglerCause::kInput) *
+                                      Jitter(k_.batch_jitter));
       ready_.push_back(std::max(worker_free, allowed) + cost);
     }
     return ready_[index];
@@ -561,6 +587,7 @@ class Simulation {
     Ns start;
     int64_t external;
     std::string args;
+    int tid;
   };
 
   static constexpr Ns kTraceOffset = 4200000000000000;  // ns; keeps ts large like Kineto's
@@ -586,6 +613,9 @@ class Simulation {
   Ns window_start_ = INT64_MAX;
   int64_t device_events_ = 0;
   size_t last_runtime_ = SIZE_MAX;
+  int host_tid_ = kPid;  // the host thread events are recorded on
+  Rendezvous* rendezvous_ = nullptr;
+  int64_t collective_index_ = 0;
 };
 
 SimulationSummary Simulation::Run() {
@@ -671,6 +701,13 @@ SimulationSummary Simulation::Run() {
       fmt::format(R"J("name": "thread_name", "ph": "M", "ts": {}, "pid": {}, "tid": {}, )J"
                   R"J("args": {{"name": "MainThread"}})J",
                   Ts(first), kPid, kPid));
+  if (k_.autograd_thread) {
+    writer_.Event(
+        fmt::format(R"J("name": "thread_name", "ph": "M", "ts": {}, "pid": {}, "tid": {}, )J"
+                    R"J("args": {{"name": "pt_autograd_0"}})J",
+                    Ts(first), kPid, kAutogradTid));
+    summary.events += 1;
+  }
   for (int stream : {kComputeStream, kCopyStream, kCommStream}) {
     writer_.Event(
         fmt::format(R"J("name": "thread_name", "ph": "M", "ts": {}, "pid": 0, "tid": {}, )J"
@@ -695,9 +732,13 @@ double EstimateGpuStepMs(const Knobs& k) {
   return k.layers * (3 * gemm_ms + 2 * chain * elementwise_ms) + optimizer_ms;
 }
 
-SimulationSummary Simulate(const Knobs& knobs, std::ostream& out) {
-  Simulation sim(knobs, out);
+SimulationSummary SimulateRank(const Knobs& knobs, std::ostream& out, Rendezvous* rendezvous) {
+  Simulation sim(knobs, out, rendezvous);
   return sim.Run();
+}
+
+SimulationSummary Simulate(const Knobs& knobs, std::ostream& out) {
+  return SimulateRank(knobs, out, nullptr);
 }
 
 }  // namespace teye::synth

@@ -31,9 +31,10 @@ class StringPool {
  private:
   std::string_view Store(std::string_view s);
 
-  std::deque<std::string> blocks_;  // shared append-only storage; a block never reallocates
-  std::deque<std::string> large_;   // strings too long to share a block
-  size_t block_used_ = 0;
+  // Shared append-only storage: a block is filled up to its reserved capacity, never beyond, so
+  // it never reallocates.
+  std::deque<std::string> blocks_;
+  std::deque<std::string> large_;  // strings too long to share a block
   std::vector<std::string_view> views_;
   std::unordered_map<std::string_view, StringId> index_;
 };

@@ -2,10 +2,12 @@
 // writers only format it (STYLE.md 7).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "teye/analyzers/analysis.h"
+#include "teye/analyzers/cross_rank.h"
 
 namespace teye {
 
@@ -14,6 +16,8 @@ inline constexpr std::string_view kReportSchema = "teye.report/1";
 struct Report {
   std::string teye_version;
   std::vector<TraceAnalysis> ranks;  // one per input trace, in the order given
+  // Only with two or more ranks; `teye merge` fills this alone, from rank summaries.
+  std::optional<CrossRankResult> cross_rank;
 };
 
 }  // namespace teye

@@ -15,6 +15,8 @@
 namespace teye::synth {
 
 enum class Precision : uint8_t { kFp32, kTf32, kBf16 };
+// What makes a straggler rank slow (cross-rank tests).
+enum class StragglerCause : uint8_t { kInput, kCompute, kHost };
 
 // Every knob of a simulated job. Times in microseconds unless named otherwise.
 struct Knobs {
@@ -50,7 +52,10 @@ struct Knobs {
   double link_gbps = 100;  // NCCL bus bandwidth, GB/s
   double nccl_latency_us = 15;
   int rank = 0;
-  double straggler_slowdown = 1.0;  // this rank's batch cost multiplier (cross-rank tests)
+  // This rank's slowdown (cross-rank tests): multiplies the batch cost (input), kernel durations
+  // (compute) or framework dispatch, launch and Python time (host).
+  double straggler_slowdown = 1.0;
+  StragglerCause straggler_cause = StragglerCause::kInput;
 
   // Host
   double op_overhead_us = 12;     // framework dispatch per op
@@ -59,6 +64,8 @@ struct Knobs {
   int syncs_per_layer = 0;        // extra .item()-style syncs inside forward (host-bound jobs)
   bool cuda_graphs = false;       // replay forward/backward as one CUDA graph
   double python_overhead_us = 0;  // per-layer pure-Python time between ops
+  bool autograd_thread = false;   // record backward on the autograd engine's thread, as PyTorch
+                                  // does (benchmark traces; off keeps the goldens' one thread)
 };
 
 struct ScenarioInfo {
@@ -87,5 +94,13 @@ double EstimateGpuStepMs(const Knobs& knobs);
 
 // Simulates and writes the trace (plain JSON) to `out`.
 SimulationSummary Simulate(const Knobs& knobs, std::ostream& out);
+
+// A job of knobs.world_size ranks run in lockstep, so a collective ends on every rank once the
+// last rank has arrived plus the transfer time, as NCCL's do: ranks wait for a straggler inside
+// their communication kernels. Rank `straggler` (-1: none) gets the knobs' slowdown, the others
+// none. outs[r] receives rank r's trace.
+std::vector<SimulationSummary> SimulateJob(const Knobs& knobs, int straggler,
+                                           const std::vector<std::ostream*>& outs);
+Result<StragglerCause> ParseStragglerCause(const std::string& text);
 
 }  // namespace teye::synth

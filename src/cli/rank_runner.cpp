@@ -1,0 +1,164 @@
+#include "rank_runner.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <malloc.h>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "teye/analyzers/cross_rank.h"
+
+namespace teye::cli {
+namespace {
+
+// Peak RSS of `teye analyze` on one rank, measured (docs/performance.md): a plain file is mapped
+// and its pages given back as they are parsed, ~0.55x its size at the peak with the model; a
+// gzip trace peaks when it is inflated, ~1.1x the inflated size; and ~30 MB of parser buffers
+// and thread stacks whatever the size (a 9 MB rank peaks at 36 MB).
+constexpr double kMemoryPerPlainByte = 0.7;
+constexpr double kMemoryPerInflatedByte = 1.3;
+constexpr int64_t kMemoryPerRank = 32 << 20;
+
+}  // namespace
+
+int64_t ParseByteSize(const std::string& text) {
+  if (text.empty()) return -1;
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (...) {
+    return -1;
+  }
+  std::string unit = text.substr(used);
+  if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.pop_back();
+  if (!unit.empty() && (unit.back() == 'i')) unit.pop_back();
+  double scale = 1;
+  if (unit == "K" || unit == "k") {
+    scale = 1024.0;
+  } else if (unit == "M" || unit == "m") {
+    scale = 1024.0 * 1024;
+  } else if (unit == "G" || unit == "g") {
+    scale = 1024.0 * 1024 * 1024;
+  } else if (!unit.empty()) {
+    return -1;
+  }
+  if (v < 0) return -1;
+  return static_cast<int64_t>(v * scale);
+}
+
+int64_t EstimateRankMemory(const std::string& path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) return kMemoryPerRank;
+  const int64_t size = f.tellg();
+  int64_t inflated = 0;
+  unsigned char magic[2] = {0, 0};
+  f.seekg(0);
+  f.read(reinterpret_cast<char*>(magic), 2);
+  if (size > 18 && magic[0] == 0x1f && magic[1] == 0x8b) {
+    // ISIZE: the inflated size modulo 2^32; traces compress 5-20x, so add 4 GiB wraps until the
+    // ratio is plausible.
+    unsigned char t[4];
+    f.seekg(size - 4);
+    f.read(reinterpret_cast<char*>(t), 4);
+    inflated = static_cast<int64_t>(t[0]) | static_cast<int64_t>(t[1]) << 8 |
+               static_cast<int64_t>(t[2]) << 16 | static_cast<int64_t>(t[3]) << 24;
+    while (inflated < 3 * size)
+      inflated += int64_t{1} << 32;
+  }
+  const double bytes = inflated > 0 ? static_cast<double>(inflated) * kMemoryPerInflatedByte
+                                    : static_cast<double>(size) * kMemoryPerPlainByte;
+  return static_cast<int64_t>(bytes) + kMemoryPerRank;
+}
+
+Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& paths,
+                                              const RankRunOptions& options) {
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned total_threads = options.read.threads ? options.read.threads : cores;
+  const unsigned workers =
+      std::max(1u, std::min<unsigned>(total_threads, static_cast<unsigned>(paths.size())));
+
+  std::vector<std::optional<Result<RankOutcome>>> results(paths.size());
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t next = 0;
+  int64_t in_flight = 0;
+  int running = 0;
+  bool failed = false;
+
+  auto worker = [&] {
+    for (;;) {
+      size_t i;
+      int64_t cost;
+      int share;
+      {
+        std::unique_lock lock(mu);
+        if (next >= paths.size() || failed) return;
+        i = next++;
+        cost = EstimateRankMemory(paths[i]);
+        // Wait until the rank fits in the budget; a rank bigger than the budget runs alone.
+        cv.wait(lock, [&] {
+          return failed || options.max_memory <= 0 || running == 0 ||
+                 in_flight + cost <= options.max_memory;
+        });
+        if (failed) return;
+        in_flight += cost;
+        ++running;
+        share = static_cast<int>(workers);
+      }
+      ReadOptions read = options.read;
+      read.threads = std::max(1u, total_threads / static_cast<unsigned>(share));
+      Result<RankOutcome> outcome = [&]() -> Result<RankOutcome> {
+        auto trace = ReadTraceFile(paths[i], read);
+        if (!trace.ok()) return trace.error();
+        auto analysis = AnalyzeTrace(trace.value(), options.analysis);
+        if (!analysis.ok()) {
+          Error e = analysis.error();
+          if (e.file.empty()) e.file = paths[i];
+          return e;
+        }
+        RankOutcome o;
+        o.summary = SummarizeRank(trace.value(), analysis.value(), options.analysis.classifier);
+        o.analysis = std::move(analysis.value());
+        return o;
+      }();
+      // The trace is gone: give its pages back to the system before the next rank is admitted,
+      // or freed arenas would keep them and RSS would grow with every rank.
+      ::malloc_trim(0);
+      {
+        std::lock_guard lock(mu);
+        if (!outcome.ok()) failed = true;
+        results[i] = std::move(outcome);
+        in_flight -= cost;
+        --running;
+      }
+      cv.notify_all();
+    }
+  };
+  // Large buffers straight from mmap, so a finished rank's memory leaves the process at once
+  // instead of staying in a thread's malloc arena (glibc otherwise raises this threshold as it
+  // goes, and RSS creeps up rank by rank past the budget).
+  if (paths.size() > 1) ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
+  std::vector<std::thread> threads;
+  for (unsigned w = 1; w < workers; ++w)
+    threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads)
+    t.join();
+
+  std::vector<RankOutcome> out;
+  for (auto& r : results) {
+    if (!r) continue;  // not started after an earlier failure
+    if (!r->ok()) return r->error();
+  }
+  for (auto& r : results) {
+    if (!r) return Error{"internal: a rank was not analysed"};
+    out.push_back(std::move(r->value()));
+  }
+  return out;
+}
+
+}  // namespace teye::cli
