@@ -57,7 +57,6 @@ ReplayGraph BuildReplayGraph(const Trace& trace, const DeviceTimeline& timeline,
   };
 
   // Device work launched inside the replayed steps (or, with no known launch, running in them).
-  std::unordered_map<RowIndex, std::vector<int>> ops_of_launch;
   std::unordered_set<ThreadIndex> launching;
   std::vector<TimeNs> latencies, costs;
   std::unordered_map<int, TimeNs> stream_end;
@@ -87,9 +86,14 @@ ReplayGraph BuildReplayGraph(const Trace& trace, const DeviceTimeline& timeline,
   }
   std::stable_sort(graph.ops.begin(), graph.ops.end(),
                    [](const ReplayOp& a, const ReplayOp& b) { return a.start < b.start; });
-  for (size_t i = 0; i < graph.ops.size(); ++i)
-    if (g.launch[graph.ops[i].row] != kNoRow)
-      ops_of_launch[g.launch[graph.ops[i].row]].push_back(static_cast<int>(i));
+  // The ops of each launch call, as linked lists in op order (no container per launch).
+  std::vector<int> first_op(h.size(), -1), next_op(graph.ops.size(), -1);
+  for (size_t i = graph.ops.size(); i-- > 0;) {
+    const RowIndex launch = g.launch[graph.ops[i].row];
+    if (launch == kNoRow) continue;
+    next_op[i] = first_op[launch];
+    first_op[launch] = static_cast<int>(i);
+  }
   graph.launch_latency = std::clamp<TimeNs>(Median(latencies, 3000), 500, 50 * kNsPerUs);
   graph.launch_cost = std::max<TimeNs>(500, Median(costs, 5000));
 
@@ -130,10 +134,10 @@ ReplayGraph BuildReplayGraph(const Trace& trace, const DeviceTimeline& timeline,
       e.start = h.start_ns[r];
       e.end = h.end_ns[r];
       e.slice = r;
-      auto launched = ops_of_launch.find(r);
-      if (launched != ops_of_launch.end()) {
+      if (first_op[r] >= 0) {
         e.kind = ReplayHostEvent::Kind::kLaunch;
-        e.ops = launched->second;
+        for (int o = first_op[r]; o >= 0; o = next_op[o])
+          e.ops.push_back(o);
         for (int o : e.ops)
           e.blocking |= IsPageableCopy(g, graph.ops[o].row);
       } else if ((h.kind[r] == HostSliceKind::kRuntime || h.kind[r] == HostSliceKind::kDriver) &&
