@@ -45,6 +45,7 @@ test-asan: setup
 # Benchmarks (not part of the test run): see docs/performance.md.
 bench: build
 	$(BUILD_DIR)/bench/teye_bench
+	$(BUILD_DIR)/bench/teye_collector_bench
 
 # Regenerates golden files; review the diff before committing.
 golden-update: build
