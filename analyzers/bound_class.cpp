@@ -57,13 +57,20 @@ BoundVerdict Classify(const BoundShares& shares) {
     v.cls = BoundClass::kInput;
     for (BoundClass c : {BoundClass::kCommunication, BoundClass::kHost})
       if (shares[c] > shares[v.cls]) v.cls = c;
-    v.reason = fmt::format(
-        "useful GPU work covers only {:.0f}% of the step (< {:.0f}%): the GPU is starved, most "
-        "by {}",
-        100 * v.useful_gpu, 100 * kUsefulGpuThreshold,
-        v.cls == BoundClass::kInput           ? "waiting for input"
-        : v.cls == BoundClass::kCommunication ? "exposed communication"
-                                              : "the host (synchronization, launches, CPU work)");
+    if (shares.unassigned > shares[v.cls])
+      v.reason = fmt::format(
+          "useful GPU work covers only {:.0f}% of the step (< {:.0f}%), and most of the rest "
+          "({:.0f}%) has no recorded cause (idle with no host activity, other copies, memset): "
+          "the class is the largest known cause, {}, and may be wrong",
+          100 * v.useful_gpu, 100 * kUsefulGpuThreshold, 100 * shares.unassigned, ToString(v.cls));
+    else
+      v.reason = fmt::format(
+          "useful GPU work covers only {:.0f}% of the step (< {:.0f}%): the GPU is starved, most "
+          "by {}",
+          100 * v.useful_gpu, 100 * kUsefulGpuThreshold,
+          v.cls == BoundClass::kInput           ? "waiting for input"
+          : v.cls == BoundClass::kCommunication ? "exposed communication"
+                                                : "the host (synchronization, launches, CPU work)");
   }
   // The margin is how far the shares are from a different verdict: the nearest of the two
   // decisions (GPU fed or starved; which class within that side). The runner-up is the class
@@ -88,6 +95,8 @@ BoundVerdict Classify(const BoundShares& shares) {
     v.runner_up = fed ? best_starved : best_fed;
     v.margin = to_threshold;
   }
+  // Time with no known cause could belong to any class: a verdict it outweighs is no verdict.
+  if (!fed && shares.unassigned > shares[v.cls]) v.margin = 0;
   return v;
 }
 
