@@ -381,6 +381,8 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
     ThreadState& t = threads[ev.thread];
     settle(t);
     TimeNs gap = t.any ? ev.start - t.last_orig_end : 0;
+    if (!change.host_gap_scale.empty())
+      gap = static_cast<TimeNs>(static_cast<double>(gap) * change.host_gap_scale[item.index]);
     const TimeNs base = t.any ? t.last_end : ev.start;
     const bool is_launch = ev.kind == ReplayHostEvent::Kind::kLaunch;
     bool all_removed = is_launch;

@@ -21,6 +21,7 @@ const std::vector<RuleInfo>& Rules() {
       {"cuda_graphs", "CUDA graphs when launch-bound", rules::CudaGraphs},
       {"larger_batch", "a larger batch when the GPU is mostly idle with small kernels",
        rules::LargerBatch},
+      {"move_cpu_work", "CPU work on the launching thread between GPU work", rules::MoveCpuWork},
       {"memory_pressure", "activation checkpointing, AMP or a smaller micro-batch near OOM",
        rules::MemoryPressure},
   };

@@ -24,6 +24,8 @@ std::vector<Recommendation> OverlapCommunication(const RuleContext& c);
 // launch_rules.cpp
 std::vector<Recommendation> CudaGraphs(const RuleContext& c);
 std::vector<Recommendation> LargerBatch(const RuleContext& c);
+// host_work_rule.cpp
+std::vector<Recommendation> MoveCpuWork(const RuleContext& c);
 // memory_rule.cpp
 std::vector<Recommendation> MemoryPressure(const RuleContext& c);
 

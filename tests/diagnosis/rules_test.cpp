@@ -47,7 +47,7 @@ TEST(Rules, CatalogueHasEveryRuleOnce) {
   std::set<std::string_view> ids;
   for (const RuleInfo& r : Rules())
     EXPECT_TRUE(ids.insert(r.id).second) << r.id;
-  EXPECT_EQ(ids.size(), 12u);
+  EXPECT_EQ(ids.size(), 13u);
 }
 
 TEST(Rules, DataLoaderWorkers) {
@@ -155,6 +155,28 @@ TEST(Rules, MemoryPressure) {
   ASSERT_TRUE(Fires(full, "memory_pressure"));
   EXPECT_EQ(full.recommendations.back().id, "memory_pressure");  // no time saving: ranked last
   EXPECT_FALSE(Fires(Analyze(HandMade(0, 0.5)), "memory_pressure"));
+}
+
+// Four 2 ms steps: a kernel, then Python preprocessing on the launching thread.
+Trace InlinePreprocessing(double python_us, double kernel_us = 300) {
+  test::TraceMaker m;
+  for (int s = 0; s < 4; ++s) {
+    const double t = s * 2000.0;
+    m.Host("user_annotation", fmt::format("ProfilerStep#{}", s + 1), t, 2000);
+    m.Kernel("ampere_sgemm_128x64_nn", t + 20, kernel_us, t + 5);
+    if (python_us > 0)
+      m.Host("python_function", "transformers/image_transforms.py(390): normalize", t + 30,
+             python_us);
+  }
+  return m.Build();
+}
+
+TEST(Rules, MoveCpuWork) {
+  const TraceAnalysis a = Analyze(InlinePreprocessing(1500));
+  ASSERT_TRUE(Fires(a, "move_cpu_work"));
+  EXPECT_EQ(a.recommendations.front().title, "Move input preprocessing off the training thread");
+  EXPECT_FALSE(Fires(Analyze(InlinePreprocessing(1500, 1950)), "move_cpu_work"));  // GPU busy
+  EXPECT_FALSE(Fires(AnalyzeKnobs(Scenario("compute-fp32")), "move_cpu_work"));
 }
 
 TEST(Rules, RankedBySaving) {

@@ -85,6 +85,7 @@ struct ReplayChange {
   std::vector<char> side_stream;  // per op: runs on a stream of its own (the op after it on
                                   // its stream still waits for it: it needs its data)
   bool remove_input_waits = false;
+  std::vector<double> host_gap_scale;  // per host event: scales the host work before it
   bool graph_launch = false;  // CUDA graphs: launches in a burst cost nothing, ops ~1 µs apart
 };
 
