@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "teye/reports/text_writer.h"
 #include "teye/version.h"
 
+#include "output.h"
 #include "rank_runner.h"
 #include "verbs.h"
 
@@ -59,20 +59,6 @@ Result<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& in
     out.insert(out.end(), found.begin(), found.end());
   }
   return out;
-}
-
-int WriteOutput(const std::string& path, const std::string& text) {
-  if (path.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    return kExitOk;
-  }
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-  if (!out) {
-    std::fprintf(stderr, "teye: %s: cannot write the report\n", path.c_str());
-    return kExitBadInput;
-  }
-  return kExitOk;
 }
 
 int RunAnalyze(const AnalyzeOptions& o) {

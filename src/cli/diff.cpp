@@ -2,10 +2,10 @@
 #include "teye/analyzers/diff.h"
 
 #include <cstdio>
-#include <fstream>
 
 #include "teye/reports/diff_writer.h"
 
+#include "output.h"
 #include "run_loader.h"
 #include "verbs.h"
 
@@ -37,17 +37,7 @@ int RunDiff(const DiffCliOptions& o) {
   const std::string text = o.format == "json"       ? WriteDiffJson(d)
                            : o.format == "markdown" ? WriteDiffMarkdown(d)
                                                     : WriteDiffText(d);
-  if (o.output.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    return kExitOk;
-  }
-  std::ofstream out(o.output, std::ios::binary);
-  out << text;
-  if (!out) {
-    std::fprintf(stderr, "teye diff: %s: cannot write the diff\n", o.output.c_str());
-    return kExitBadInput;
-  }
-  return kExitOk;
+  return WriteOutput(o.output, text);
 }
 
 }  // namespace

@@ -1,7 +1,6 @@
 // teye merge SUMMARY... — the cross-rank report from rank summaries written by
 // `teye analyze --summary-only`, so no trace has to leave the node it was recorded on.
 #include <cstdio>
-#include <fstream>
 #include <unistd.h>
 
 #include "teye/analyzers/cross_rank.h"
@@ -10,6 +9,7 @@
 #include "teye/reports/text_writer.h"
 #include "teye/version.h"
 
+#include "output.h"
 #include "verbs.h"
 
 namespace teye::cli {
@@ -51,17 +51,7 @@ int RunMerge(const MergeOptions& o) {
     t.color = o.color == "always" || (o.color == "auto" && to_tty && !std::getenv("NO_COLOR"));
     text = WriteTextReport(report, t);
   }
-  if (o.output.empty()) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    return kExitOk;
-  }
-  std::ofstream out(o.output, std::ios::binary);
-  out << text;
-  if (!out) {
-    std::fprintf(stderr, "teye: %s: cannot write the report\n", o.output.c_str());
-    return kExitBadInput;
-  }
-  return kExitOk;
+  return WriteOutput(o.output, text);
 }
 
 }  // namespace
