@@ -261,20 +261,8 @@ class Converter {
     NoteContext(m.contextId, m.deviceId);
     auto* r = Begin<MemcpyRecord>(RecordType::kMemcpy);
     if (!r) return;
-    r->start = static_cast<uint64_t>(Ns(m.start));
-    r->end = static_cast<uint64_t>(Ns(m.end));
-    r->bytes = m.bytes;
-    r->external_id = ExternalId(m.correlationId);
-    r->device = static_cast<int32_t>(m.deviceId);
-    r->context = m.contextId;
-    r->stream = m.streamId;
-    r->correlation = m.correlationId;
+    FillMemcpy(m, r);
     r->src_device = r->dst_device = -1;
-    r->graph_id = m.graphId;
-    r->copy_kind = m.copyKind;
-    r->src_kind = m.srcKind;
-    r->dst_kind = m.dstKind;
-    r->async = (m.flags & CUPTI_ACTIVITY_FLAG_MEMCPY_ASYNC) != 0;
     Commit<MemcpyRecord>();
   }
 
@@ -282,6 +270,15 @@ class Converter {
     if (!ValidSpan(m.start, m.end)) return;
     auto* r = Begin<MemcpyRecord>(RecordType::kMemcpy);
     if (!r) return;
+    FillMemcpy(m, r);
+    r->src_device = static_cast<int32_t>(m.srcDeviceId);
+    r->dst_device = static_cast<int32_t>(m.dstDeviceId);
+    Commit<MemcpyRecord>();
+  }
+
+  // The fields CUPTI's memcpy and peer-to-peer memcpy records share.
+  template <typename CuptiMemcpy>
+  void FillMemcpy(const CuptiMemcpy& m, MemcpyRecord* r) {
     r->start = static_cast<uint64_t>(Ns(m.start));
     r->end = static_cast<uint64_t>(Ns(m.end));
     r->bytes = m.bytes;
@@ -290,14 +287,11 @@ class Converter {
     r->context = m.contextId;
     r->stream = m.streamId;
     r->correlation = m.correlationId;
-    r->src_device = static_cast<int32_t>(m.srcDeviceId);
-    r->dst_device = static_cast<int32_t>(m.dstDeviceId);
     r->graph_id = m.graphId;
     r->copy_kind = m.copyKind;
     r->src_kind = m.srcKind;
     r->dst_kind = m.dstKind;
     r->async = (m.flags & CUPTI_ACTIVITY_FLAG_MEMCPY_ASYNC) != 0;
-    Commit<MemcpyRecord>();
   }
 
   void Memset(const CUpti_ActivityMemset4& m) {

@@ -485,6 +485,33 @@ void TraceWriter::WriteCounter(const CounterRecord& r) {
   out_.Lit("}}");
 }
 
+// The args every device activity carries, as PyTorch's profiler writes them.
+void TraceWriter::DeviceOpArgs(int32_t device, uint64_t context, uint64_t stream,
+                               uint64_t correlation, uint64_t external_id) {
+  out_.Lit("\"device\":");
+  out_.I64(device);
+  out_.Lit(",\"context\":");
+  out_.U64(context);
+  out_.Lit(",\"stream\":");
+  out_.U64(stream);
+  out_.Lit(",\"correlation\":");
+  out_.U64(correlation);
+  if (external_id) {
+    out_.Lit(",\"External id\":");
+    out_.U64(external_id);
+  }
+}
+
+// A copy's or memset's size and achieved bandwidth (bytes per ns = GB/s).
+void TraceWriter::BytesArgs(uint64_t bytes, int64_t start, int64_t end) {
+  out_.Lit(",\"bytes\":");
+  out_.U64(bytes);
+  if (end > start) {
+    out_.Lit(",\"memory bandwidth (GB/s)\":");
+    out_.Double(static_cast<double>(bytes) / static_cast<double>(end - start));
+  }
+}
+
 void TraceWriter::WriteKernel(const KernelRecord& r) {
   const auto start = static_cast<int64_t>(r.start);
   const auto end = static_cast<int64_t>(r.end);
@@ -500,18 +527,7 @@ void TraceWriter::WriteKernel(const KernelRecord& r) {
     out_.U64(r.queued);
     out_.Char(',');
   }
-  out_.Lit("\"device\":");
-  out_.I64(r.device);
-  out_.Lit(",\"context\":");
-  out_.U64(r.context);
-  out_.Lit(",\"stream\":");
-  out_.U64(r.stream);
-  out_.Lit(",\"correlation\":");
-  out_.U64(r.correlation);
-  if (r.external_id) {
-    out_.Lit(",\"External id\":");
-    out_.U64(r.external_id);
-  }
+  DeviceOpArgs(r.device, r.context, r.stream, r.correlation, r.external_id);
   out_.Lit(",\"registers per thread\":");
   out_.U64(r.registers);
   out_.Lit(",\"shared memory\":");
@@ -588,24 +604,9 @@ void TraceWriter::WriteMemcpy(const MemcpyRecord& r) {
          r.stream, start);
   out_.Lit(",\"dur\":");
   out_.TimeUs(end > start ? end - start : 0);
-  out_.Lit(",\"args\":{\"device\":");
-  out_.I64(r.device);
-  out_.Lit(",\"context\":");
-  out_.U64(r.context);
-  out_.Lit(",\"stream\":");
-  out_.U64(r.stream);
-  out_.Lit(",\"correlation\":");
-  out_.U64(r.correlation);
-  if (r.external_id) {
-    out_.Lit(",\"External id\":");
-    out_.U64(r.external_id);
-  }
-  out_.Lit(",\"bytes\":");
-  out_.U64(r.bytes);
-  if (end > start) {
-    out_.Lit(",\"memory bandwidth (GB/s)\":");
-    out_.Double(static_cast<double>(r.bytes) / static_cast<double>(end - start));
-  }
+  out_.Lit(",\"args\":{");
+  DeviceOpArgs(r.device, r.context, r.stream, r.correlation, r.external_id);
+  BytesArgs(r.bytes, start, end);
   out_.Lit(",\"copy_kind\":\"");
   out_.Raw(CopyKindName(r.copy_kind));
   out_.Lit("\",\"src_kind\":\"");
@@ -640,24 +641,9 @@ void TraceWriter::WriteMemset(const MemsetRecord& r) {
          r.stream, start);
   out_.Lit(",\"dur\":");
   out_.TimeUs(end > start ? end - start : 0);
-  out_.Lit(",\"args\":{\"device\":");
-  out_.I64(r.device);
-  out_.Lit(",\"context\":");
-  out_.U64(r.context);
-  out_.Lit(",\"stream\":");
-  out_.U64(r.stream);
-  out_.Lit(",\"correlation\":");
-  out_.U64(r.correlation);
-  if (r.external_id) {
-    out_.Lit(",\"External id\":");
-    out_.U64(r.external_id);
-  }
-  out_.Lit(",\"bytes\":");
-  out_.U64(r.bytes);
-  if (end > start) {
-    out_.Lit(",\"memory bandwidth (GB/s)\":");
-    out_.Double(static_cast<double>(r.bytes) / static_cast<double>(end - start));
-  }
+  out_.Lit(",\"args\":{");
+  DeviceOpArgs(r.device, r.context, r.stream, r.correlation, r.external_id);
+  BytesArgs(r.bytes, start, end);
   out_.Lit(",\"memory_kind\":\"");
   out_.Raw(MemoryKindArg(r.memory_kind));
   out_.Lit("\",\"value\":");

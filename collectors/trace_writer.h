@@ -85,6 +85,9 @@ class TraceWriter {
   void WriteGraph(const GraphRecord& r);
   void WriteCollective(const CollectiveRecord& r);
   void WriteThreadName(const ThreadNameRecord& r);
+  void DeviceOpArgs(int32_t device, uint64_t context, uint64_t stream, uint64_t correlation,
+                    uint64_t external_id);
+  void BytesArgs(uint64_t bytes, int64_t start, int64_t end);
   void FlowEnd(uint32_t correlation, int32_t device, uint32_t stream, int64_t ts_ns);
   void WriteMetadata(const char* what, int64_t pid, int64_t tid, std::string_view key,
                      std::string_view value, bool value_is_number = false);
