@@ -44,8 +44,10 @@ fi
 cmake --build "$BUILD" --target teye_collector_cupti_tests >/dev/null
 mkdir -p "$CARRY/tests"
 : >"$CARRY/tests/paths.txt"
+cmake --build "$BUILD" --target teye_cupti_job >/dev/null
 for f in tests/collector/teye_collector_cupti_tests tests/collector/teye_cupti_probe \
-         tests/collector/teye_cuda_probe libteye_collector.so; do
+         tests/collector/teye_cuda_probe tests/collector/teye_cupti_job \
+         tests/collector/fake_cupti/libcupti.so.13 libteye_collector.so; do
   [ -f "$BUILD/$f" ] || continue
   cp "$BUILD/$f" "$CARRY/tests/"
   echo "$(basename "$f") $BUILD/$f" >>"$CARRY/tests/paths.txt"

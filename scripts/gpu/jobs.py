@@ -35,7 +35,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--name", required=True, help="job name (trace and result file names)")
     p.add_argument("--result", required=True, help="where to write the JSON result")
-    p.add_argument("--model", choices=["resnet18", "mlp"], default="resnet18")
+    p.add_argument("--model", choices=["resnet18", "resnet50", "mlp"], default="resnet18")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--image-size", type=int, default=128)
     p.add_argument("--width", type=int, default=64, help="resnet: first stage channels")
@@ -53,6 +53,9 @@ def parse_args(argv=None):
                         "the DataLoader)")
     p.add_argument("--amp", action="store_true", help="torch.autocast bfloat16")
     p.add_argument("--item-sync", action="store_true", help="loss.item() every step")
+    p.add_argument("--host-prep-ms", type=float, default=0.0,
+                   help="CPU work on the training thread at the start of each step, before its "
+                        "input copy (bookkeeping, logging, a host-side transform)")
     p.add_argument("--cuda-graph", action="store_true",
                    help="capture one whole training step in a torch.cuda.CUDAGraph and replay it")
     p.add_argument("--warmup", type=int, default=5)
@@ -144,6 +147,50 @@ class BasicBlock(nn.Module):
         return F.relu(out + (x if self.down is None else self.down(x)))
 
 
+class Bottleneck(nn.Module):
+    def __init__(self, cin, mid, stride):
+        super().__init__()
+        cout = mid * 4
+        self.conv1 = nn.Conv2d(cin, mid, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(mid)
+        self.conv2 = nn.Conv2d(mid, mid, 3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(mid)
+        self.conv3 = nn.Conv2d(mid, cout, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride=stride, bias=False),
+                                      nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + (x if self.down is None else self.down(x)))
+
+
+class ResNet50(nn.Module):
+    """torchvision's resnet50 layout (bottleneck stages of 3, 4, 6, 3 blocks)."""
+
+    def __init__(self, width, classes):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, width, 7, stride=2, padding=3, bias=False),
+                                  nn.BatchNorm2d(width), nn.ReLU(),
+                                  nn.MaxPool2d(3, stride=2, padding=1))
+        layers, cin = [], width
+        for stage, count in enumerate([3, 4, 6, 3]):
+            mid = width * 2 ** stage
+            for i in range(count):
+                layers.append(Bottleneck(cin, mid, 2 if (i == 0 and stage > 0) else 1))
+                cin = mid * 4
+        self.stages = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        x = self.stages(self.stem(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
 class ResNet18(nn.Module):
     """torchvision's resnet18 layout (stages of 2 basic blocks, 64-128-256-512 channels)."""
 
@@ -185,6 +232,8 @@ class Job:
         torch.manual_seed(0)
         if args.model == "mlp":
             self.model = make_mlp(args.mlp_width, args.mlp_layers, self.classes)
+        elif args.model == "resnet50":
+            self.model = ResNet50(args.width, self.classes)
         else:
             self.model = ResNet18(args.width, self.classes)
         self.model = self.model.to(self.device)
@@ -220,7 +269,13 @@ class Job:
         self.opt.step()
         return loss
 
+    def host_prep(self):
+        start = time.perf_counter()
+        while time.perf_counter() - start < self.args.host_prep_ms / 1e3:
+            pass
+
     def eager_step(self):
+        self.host_prep()
         x, y = self.next_batch()
         self.opt.zero_grad(set_to_none=True)
         loss = self.forward_backward(x, y)
@@ -246,6 +301,7 @@ class Job:
             self.static_loss = self.forward_backward(self.static_x, self.static_y)
 
     def graph_step(self):
+        self.host_prep()
         x, y = self.next_batch()
         self.static_x.copy_(x, non_blocking=True)
         self.static_y.copy_(y, non_blocking=True)

@@ -16,6 +16,7 @@ import datetime
 import glob
 import json
 import os
+import statistics
 import subprocess
 import sys
 
@@ -33,6 +34,12 @@ PAIRS = [
     ("sync", "loss.item() every step", "no .item() in the loop", ["remove_syncs"]),
     ("cuda_graph", "eager launches of a small MLP's step", "the step captured in a CUDA graph",
      ["cuda_graphs"]),
+    ("amp_mlp", "FP32 GEMMs (a wide MLP, cuBLAS without TF32)", "torch.autocast(bfloat16)",
+     ["amp"]),
+    ("amp_conv", "FP32 ResNet-50 (cuDNN convolutions in TF32)", "torch.autocast(bfloat16)",
+     ["amp"]),
+    ("sync_prep", "loss.item() every step, with host work before each step's input copy",
+     "no .item() in the loop", ["remove_syncs"]),
 ]
 COMPARE_STEPS = 12  # steps compared per trace: the profiled window's length
 
@@ -137,8 +144,11 @@ def pair_row(dest, teye, key, problem, fix, rules):
             row["method"] = match.get("method")
             row["predicted_step_ms"] = round(steps["mean_ms"] - match.get("saving_ms", 0.0), 3)
             break
-    if row["predicted_step_ms"] is None:
-        row["error"] = "teye made none of %s" % ", ".join(rules)
+    if row["predicted_step_ms"] is None and steps.get("mean_ms") is not None:
+        # No recommendation for this fix: teye's prediction is that it saves nothing.
+        row["rule"] = None
+        row["predicted_step_ms"] = steps["mean_ms"]
+        row["note"] = "teye recommends none of %s: it predicts no saving" % ", ".join(rules)
     measured = row["measured_fixed_step_ms"]
     if row["predicted_step_ms"] is not None and measured:
         row["prediction_error_pct"] = round(
@@ -170,6 +180,36 @@ def cuda_train_row(dest, teye):
                      "teye_first": dig((dig(report, "recommendations") or [{}])[0], "id"),
                      "teye_error": err})
     return rows
+
+
+def overhead(work):
+    """The collector's overhead on the step time: plain and recorded runs of the same job in
+    turn, per-step times from CUDA events; the medians of all plain and all recorded steps."""
+    runs, plain, recorded = [], [], []
+    for i in (1, 2, 3):
+        p = load_json(os.path.join(work, "overhead_plain_%d.json" % i))
+        r = load_json(os.path.join(work, "overhead_recorded_%d.json" % i))
+        if not p or not r:
+            continue
+        plain += p["plain"]["per_step_ms"]
+        recorded += r["plain"]["per_step_ms"]
+        runs.append({"plain_median_ms": p["plain"]["median_step_ms"],
+                     "recorded_median_ms": r["plain"]["median_step_ms"],
+                     "plain_mean_ms": p["plain"]["mean_step_ms"],
+                     "recorded_mean_ms": r["plain"]["mean_step_ms"]})
+    if not runs:
+        return None
+    mp, mr = statistics.median(plain), statistics.median(recorded)
+    nodriver = load_json(os.path.join(work, "overhead_nodriver.json"))
+    variants = {}
+    if nodriver:
+        md = nodriver["plain"]["median_step_ms"]
+        variants["TEYE_CUPTI_DRIVER=0"] = {"recorded_median_ms": round(md, 4),
+                                           "overhead_pct": round(100.0 * (md - mp) / mp, 3)}
+    return {"job": "resnet18 batch 128, pinned tensors, no DataLoader", "runs": runs,
+            "variants": variants,
+            "steps_each": len(plain), "plain_median_ms": round(mp, 4),
+            "recorded_median_ms": round(mr, 4), "overhead_pct": round(100.0 * (mr - mp) / mp, 3)}
 
 
 def main():
@@ -214,6 +254,7 @@ def main():
             "error": err, "steps": dig(rep, "steps", "count"),
             "gpu_utilization": dig(rep, "gpu_utilization"), "class": dig(rep, "bound", "class"),
             "first_recommendation": dig((dig(rep, "recommendations") or [{}])[0], "id")}
+    out["overhead"] = overhead(work)
     out["cuda_train"] = cuda_train_row(dest, a.teye)
     ct_plain = os.path.join(work, "cuda_train_plain.log")
     if os.path.exists(ct_plain):
@@ -229,11 +270,13 @@ def main():
             r["name"][:70], r.get("kernels_collector"), r.get("kernels_torch"),
             r.get("kernel_time_collector_ms"), r.get("kernel_time_torch_ms"),
             r.get("step_ms_plain"), r.get("step_ms_recorded")))
+    if out["overhead"]:
+        print("overhead %s" % json.dumps(out["overhead"]))
     for r in out["pairs"]:
         print("pair %-12s rule %-20s predicted %s measured %s (before %s) %s" % (
             r["before_trace"] and os.path.basename(r["before_trace"]).split("_before")[0],
             r.get("rule"), r.get("predicted_step_ms"), r.get("measured_fixed_step_ms"),
-            r.get("measured_before_step_ms"), r.get("error", "")))
+            r.get("measured_before_step_ms"), r.get("error", r.get("note", ""))))
     return 0
 
 

@@ -37,6 +37,9 @@ fi
 WORK=$DEST/work
 mkdir -p "$WORK"
 LOG=$DEST/log.txt
+# TEYE_VALIDATE_ONLY: names of the steps to run (the others are skipped), for a second run that
+# adds to the results of a first (scripts/gpu/merge_results.sh merges them before --analyze).
+ONLY=${TEYE_VALIDATE_ONLY:-}
 # Steps that would start after this many seconds are skipped (each step is bounded too), so the
 # whole run ends inside the device tool's limit.
 BUDGET_S=${TEYE_VALIDATE_BUDGET_S:-330}
@@ -66,6 +69,9 @@ JOBS="$HERE/jobs.py"
 run() {
   local name=$1 limit=$2
   shift 2
+  if [ -n "$ONLY" ] && [ "$name" != summarize ] && ! [[ " $ONLY " == *" $name "* ]]; then
+    return 98
+  fi
   if [ $SECONDS -gt "$BUDGET_S" ] && [ "$name" != summarize ]; then
     log "$name: skipped (past the ${BUDGET_S} s budget)"
     echo skipped >"$WORK/$name.rc"
@@ -146,6 +152,29 @@ record_phase() {
   else
     log "pair cuda_graph: skipped (needs a GPU)"
   fi
+  # AMP where the GPU's arithmetic is the bottleneck: FP32 GEMMs of a wide MLP (cuBLAS without
+  # TF32), and ResNet-50's convolutions (cuDNN's default TF32).
+  local wide="--model mlp --mlp-width $(big 4096 64) --mlp-layers $(big 8 2) --batch $(big 4096 16) --pinned"
+  pair amp_mlp "$wide" "$wide --amp" "--record-shapes"
+  local r50="--model resnet50 --width $(big 64 8) --batch $(big 256 2) --image-size $(big 224 32) --pinned"
+  pair amp_conv "$r50" "$r50 --amp" "--record-shapes"
+  # A .item() every step behind host work at the start of the step (bookkeeping before the input
+  # copy): the sync exposes that work.
+  local prep="$RESNET --batch $(big 256 4) --image-size $IMG --pinned --host-prep-ms $(big 4 1)"
+  pair sync_prep "$prep --item-sync" "$prep"
+
+  # The collector's overhead on a job that issues launches as fast as PyTorch can (ResNet-18,
+  # tensors already pinned, no DataLoader), plain and recorded in turn, twice.
+  local busy="$RESNET --batch $(big 128 4) --image-size $IMG --pinned --warmup $(big 10 1) --steps $(big 60 3)"
+  for i in 1 2; do
+    run "overhead_plain_$i" 120 $PY "$JOBS" --name "overhead_plain_$i" \
+      --result "$WORK/overhead_plain_$i.json" $busy
+    run "overhead_recorded_$i" 120 "$TEYE" record -o "$WORK/rec_overhead_$i" -- \
+      $PY "$JOBS" --name "overhead_recorded_$i" --result "$WORK/overhead_recorded_$i.json" $busy
+  done
+  # Where the cost is: the same, recording without the driver API (TEYE_CUPTI_DRIVER=0).
+  run overhead_nodriver 120 env TEYE_CUPTI_DRIVER=0 "$TEYE" record -o "$WORK/rec_overhead_nodriver" -- \
+    $PY "$JOBS" --name overhead_nodriver --result "$WORK/overhead_nodriver.json" $busy
 
   run cmp_both 120 "$TEYE" record -o "$WORK/rec_cmp_both" -- \
     $PY "$JOBS" --name cmp_both --result "$WORK/cmp_both.json" --profile "$WORK/torch_both" $cmp
@@ -182,6 +211,7 @@ record_phase() {
   for d in "$WORK"/rec_*; do
     [ -d "$d" ] || continue
     local tag=${d##*/rec_} n=0 pid main
+    [ "${tag#overhead}" != "$tag" ] && continue  # timing runs: their traces are not kept
     # The process that ran the job (its pid is in the job's result) is the main trace; without a
     # result (cuda_train), the largest file.
     pid=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$WORK/$tag.json" 2>/dev/null)

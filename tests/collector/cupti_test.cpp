@@ -636,5 +636,69 @@ TEST(RealCupti, ACudaProgramRunsUnchanged) {
 }
 #endif
 
+#ifdef TEYE_CUPTI_JOB
+// A profiler inside the job (torch.profiler's Kineto is one) gets CUPTI's subscriber and activity
+// buffers under the collector exactly as without it, whether it claims them before or after CUDA
+// (and the collector's CUPTI) starts: the job prints the same. The collector records the
+// kernels before the profiler's window and after it (not during it), on the host's clock
+// although the profiler set CUPTI's clock to its own.
+void ExpectProfilerInTheJobUnchanged(const std::string& mode, int before,
+                                     std::map<std::string, std::string> extra_env = {}) {
+  TempDir dir;
+  ProcessResult plain = RunProgram({TEYE_CUPTI_JOB, mode}, {}, CollectorUnset());
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  ASSERT_NE(plain.out.find("subscribe 0\nenable callback 0\nclock 0\nregister 0\n"),
+            std::string::npos)
+      << plain.out;
+  ASSERT_NE(plain.out.find("callbacks 10 kernels 5 other records 0 wrong userdata 0 buffers not "
+                           "returned 0"),
+            std::string::npos)
+      << plain.out;
+  auto env = CollectorEnv(dir.path());
+  for (auto& [k, v] : extra_env)
+    env[k] = v;
+  ProcessResult injected = RunProgram({TEYE_CUPTI_JOB, mode}, env, CollectorUnset());
+  EXPECT_EQ(injected.out, plain.out) << injected.err;
+  EXPECT_EQ(injected.exit_code, 0);
+  auto traces = ListDir(dir.path(), ".pt.trace.json");
+  ASSERT_EQ(traces.size(), 1u) << injected.err;
+  nlohmann::json j = LoadJson(traces[0]);
+  const double start_us = j["teye"]["start_ns"].get<double>() / 1000;
+  int seen_before = 0, window = 0, after = 0, launches = 0;
+  for (const auto& e : j["traceEvents"]) {
+    if (e.value("cat", "") == "kernel") {
+      seen_before += e["name"] == "before_window_kernel";
+      window += e["name"] == "job_window_kernel";
+      after += e["name"] == "after_window_kernel";
+      // On the host's clock: within a minute of the collector's start, not at half of it.
+      EXPECT_NEAR(e["ts"].get<double>(), start_us, 60e6) << e.dump();
+    }
+    launches += e.value("cat", "") == "cuda_runtime" && e["name"] == "cudaLaunchKernel";
+  }
+  EXPECT_EQ(seen_before, before) << j["teye"].dump();
+  EXPECT_EQ(window, 0);
+  EXPECT_EQ(after, 3);
+  EXPECT_EQ(launches, before + 3);
+  EXPECT_NE(j["teye"]["cupti"].get<std::string>().find("1 window(s) of a CUPTI profiler"),
+            std::string::npos)
+      << j["teye"]["cupti"];
+}
+
+TEST(CuptiShared, AProfilerThatStartsAfterCudaGetsCuptiAsWithoutTheCollector) {
+  ExpectProfilerInTheJobUnchanged("late", 2);
+}
+
+TEST(CuptiShared, AProfilerThatStartsBeforeCudaGetsCuptiAsWithoutTheCollector) {
+  ExpectProfilerInTheJobUnchanged("early", 0);
+}
+
+// CUPTI started from the library's constructor (TEYE_CUPTI=eager, and programs linked with
+// CUDA), before the library's own globals are initialized, with a CUPTI that asks for a buffer
+// at once (the device record): found on an H200, where this crashed every such program.
+TEST(CuptiShared, CuptiStartedFromTheLibraryConstructorIsSafe) {
+  ExpectProfilerInTheJobUnchanged("late", 2, {{"TEYE_CUPTI", "eager"}});
+}
+#endif
+
 }  // namespace
 }  // namespace teye::collector
