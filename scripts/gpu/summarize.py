@@ -42,6 +42,7 @@ PAIRS = [
      "no .item() in the loop", ["remove_syncs"]),
 ]
 COMPARE_STEPS = 12  # steps compared per trace: the profiled window's length
+REPORTS = None  # where teye's JSON reports are written
 
 
 def load_json(path):
@@ -125,7 +126,7 @@ def pair_row(dest, teye, key, problem, fix, rules):
     if not os.path.exists(before):
         row["error"] = "no before trace"
         return row
-    report, err = teye_report(teye, before, os.path.join(work, "teye_%s_before.json" % key))
+    report, err = teye_report(teye, before, os.path.join(REPORTS, "teye_%s_before.json" % key))
     if report is None:
         row["error"] = "teye analyze failed: %s" % err
         return row
@@ -154,7 +155,7 @@ def pair_row(dest, teye, key, problem, fix, rules):
         row["prediction_error_pct"] = round(
             100.0 * (row["predicted_step_ms"] - measured) / measured, 2)
     if os.path.exists(after):
-        ra_report, _ = teye_report(teye, after, os.path.join(work, "teye_%s_after.json" % key))
+        ra_report, _ = teye_report(teye, after, os.path.join(REPORTS, "teye_%s_after.json" % key))
         if ra_report:
             row["teye_after_step_ms"] = dig(ra_report, "steps", "mean_ms")
             row["teye_after_class"] = dig(ra_report, "bound", "class")
@@ -168,7 +169,7 @@ def cuda_train_row(dest, teye):
         if not os.path.exists(trace):
             continue
         s = trace_stats.stats(trace)
-        report, err = teye_report(teye, trace, os.path.join(dest, "work", "teye_%s.json" % tag))
+        report, err = teye_report(teye, trace, os.path.join(REPORTS, "teye_%s.json" % tag))
         rows.append({"name": tag, "collector_trace": rel(dest, trace),
                      "steps": s["steps"], "kernels": s["kernels"],
                      "kernel_time_ms": round(s["kernel_ms"], 4), "memcpy": s["memcpy"],
@@ -217,8 +218,11 @@ def main():
     p.add_argument("--dest", required=True)
     p.add_argument("--teye", required=True)
     p.add_argument("--mode", default="analyze")
+    p.add_argument("--reports", default=None, help="where teye's reports go (default DEST/work)")
     a = p.parse_args()
     dest, work = a.dest, os.path.join(a.dest, "work")
+    global REPORTS
+    REPORTS = a.reports or work
     env = load_json(os.path.join(work, "env.json")) or {}
     job = load_json(os.path.join(work, "cmp_torch.json")) or load_json(
         os.path.join(work, "cmp_plain.json")) or {}
@@ -249,7 +253,7 @@ def main():
     # The collector's own trace of the job, as teye reads it.
     coll = os.path.join(tr, "cmp_collector_collector.pt.trace.json.gz")
     if os.path.exists(coll):
-        rep, err = teye_report(a.teye, coll, os.path.join(work, "teye_cmp_collector.json"))
+        rep, err = teye_report(a.teye, coll, os.path.join(REPORTS, "teye_cmp_collector.json"))
         out["runs"][0]["teye_collector_trace"] = {
             "error": err, "steps": dig(rep, "steps", "count"),
             "gpu_utilization": dig(rep, "gpu_utilization"), "class": dig(rep, "bound", "class"),

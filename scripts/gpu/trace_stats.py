@@ -104,6 +104,8 @@ def stats(path, last=None):
         "steps": len(steps),
         "step_names": [s[2] for s in steps[:1] + steps[-1:]],
         "gpu_events": len(gpu),
+        "kernels_all": sum(1 for g in gpu if g[0] == "kernel"),
+        "kernel_ms_all": sum(g[3] for g in gpu if g[0] == "kernel") / 1e3,
         "gpu_events_with_launch": matched,
         "nvtx_ranges": nvtx,
         "dataloader_ranges": dataloader,

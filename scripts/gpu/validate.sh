@@ -37,6 +37,8 @@ fi
 WORK=$DEST/work
 mkdir -p "$WORK"
 LOG=$DEST/log.txt
+# --analyze leaves the results folder as it was but for validation.json (tests/gpu is one).
+[ "$MODE" = analyze ] && LOG=$(mktemp)
 # TEYE_VALIDATE_ONLY: names of the steps to run (the others are skipped), for a second run that
 # adds to the results of a first (scripts/gpu/merge_results.sh merges them before --analyze).
 ONLY=${TEYE_VALIDATE_ONLY:-}
@@ -78,10 +80,12 @@ run() {
     return 99
   fi
   local t0=$SECONDS
-  timeout -k 10 "$limit" "$@" >"$WORK/$name.log" 2>&1
+  local out=$WORK
+  [ "$MODE" = analyze ] && out=${reports:-$(mktemp -d)}
+  timeout -k 10 "$limit" "$@" >"$out/$name.log" 2>&1
   local rc=$?
-  log "$name: rc=$rc in $((SECONDS - t0)) s$( [ $rc -ne 0 ] && echo " — tail: $(tail -n 3 "$WORK/$name.log" | tr '\n' '|' | cut -c1-400)")"
-  echo "$rc" >"$WORK/$name.rc"
+  log "$name: rc=$rc in $((SECONDS - t0)) s$( [ $rc -ne 0 ] && echo " — tail: $(tail -n 3 "$out/$name.log" | tr '\n' '|' | cut -c1-400)")"
+  echo "$rc" >"$out/$name.rc"
   return $rc
 }
 
@@ -233,13 +237,18 @@ record_phase() {
 
 analyze_phase() {
   [ -x "$TEYE" ] || TEYE=$ROOT/build/teye
-  run summarize 240 $PY "$HERE/summarize.py" --dest "$DEST" --teye "$TEYE" --mode "$MODE"
+  local reports=$WORK
+  [ "$MODE" = analyze ] && reports=$(mktemp -d)
+  run summarize 240 $PY "$HERE/summarize.py" --dest "$DEST" --teye "$TEYE" --mode "$MODE" \
+    --reports "$reports"
+  [ "$MODE" = analyze ] && cat "$reports/summarize.log" 2>/dev/null
 }
 
 if [ "$MODE" != analyze ]; then
   record_phase
 fi
 analyze_phase
+[ "$MODE" = analyze ] && exit 0
 # Everything else that should come back, in one archive (the device tool returns few files).
 tar -C "$DEST" -czf "$DEST/work.tgz" --exclude='work/torch' --exclude='work/torch_both' \
   --exclude='work/rec_*' --exclude='*.data' work 2>/dev/null
