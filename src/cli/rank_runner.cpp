@@ -81,7 +81,8 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
   const unsigned workers =
       std::max(1u, std::min<unsigned>(total_threads, static_cast<unsigned>(paths.size())));
 
-  std::vector<std::optional<Result<RankOutcome>>> results(paths.size());
+  // One entry per path; a path may hold several ranks (an Nsight Systems export of a job).
+  std::vector<std::optional<Result<std::vector<RankOutcome>>>> results(paths.size());
   std::mutex mu;
   std::condition_variable cv;
   size_t next = 0;
@@ -111,19 +112,23 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
       }
       ReadOptions read = options.read;
       read.threads = std::max(1u, total_threads / static_cast<unsigned>(share));
-      Result<RankOutcome> outcome = [&]() -> Result<RankOutcome> {
-        auto trace = ReadTraceFile(paths[i], read);
-        if (!trace.ok()) return trace.error();
-        auto analysis = AnalyzeTrace(trace.value(), options.analysis);
-        if (!analysis.ok()) {
-          Error e = analysis.error();
-          if (e.file.empty()) e.file = paths[i];
-          return e;
+      Result<std::vector<RankOutcome>> outcome = [&]() -> Result<std::vector<RankOutcome>> {
+        auto traces = ReadTraceFileRanks(paths[i], read);
+        if (!traces.ok()) return traces.error();
+        std::vector<RankOutcome> ranks;
+        for (Trace& trace : traces.value()) {
+          auto analysis = AnalyzeTrace(trace, options.analysis);
+          if (!analysis.ok()) {
+            Error e = analysis.error();
+            if (e.file.empty()) e.file = paths[i];
+            return e;
+          }
+          RankOutcome o;
+          o.summary = SummarizeRank(trace, analysis.value(), options.analysis.classifier);
+          o.analysis = std::move(analysis.value());
+          ranks.push_back(std::move(o));
         }
-        RankOutcome o;
-        o.summary = SummarizeRank(trace.value(), analysis.value(), options.analysis.classifier);
-        o.analysis = std::move(analysis.value());
-        return o;
+        return ranks;
       }();
       // The trace is gone: give its pages back to the system before the next rank is admitted,
       // or freed arenas would keep them and RSS would grow with every rank.
@@ -156,7 +161,8 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
   }
   for (auto& r : results) {
     if (!r) return Error{"internal: a rank was not analysed"};
-    out.push_back(std::move(r->value()));
+    for (RankOutcome& o : r->value())
+      out.push_back(std::move(o));
   }
   return out;
 }
