@@ -6,6 +6,7 @@
 #include <fstream>
 #include <malloc.h>
 #include <mutex>
+#include <string_view>
 #include <optional>
 #include <thread>
 
@@ -20,6 +21,9 @@ namespace {
 // and thread stacks whatever the size (a 9 MB rank peaks at 36 MB).
 constexpr double kMemoryPerPlainByte = 0.7;
 constexpr double kMemoryPerInflatedByte = 1.3;
+// An Nsight Systems SQLite export holds ~11 k events per MB (a JSON trace ~4.6 k): `teye
+// analyze` of a 1 GB export peaked at 1.5x its size (docs/performance.md).
+constexpr double kMemoryPerSqliteByte = 1.6;
 constexpr int64_t kMemoryPerRank = 32 << 20;
 
 }  // namespace
@@ -55,9 +59,11 @@ int64_t EstimateRankMemory(const std::string& path) {
   if (!f) return kMemoryPerRank;
   const int64_t size = f.tellg();
   int64_t inflated = 0;
-  unsigned char magic[2] = {0, 0};
+  unsigned char magic[15] = {0};
   f.seekg(0);
-  f.read(reinterpret_cast<char*>(magic), 2);
+  f.read(reinterpret_cast<char*>(magic), sizeof magic);
+  if (std::string_view(reinterpret_cast<const char*>(magic), sizeof magic) == "SQLite format 3")
+    return static_cast<int64_t>(static_cast<double>(size) * kMemoryPerSqliteByte) + kMemoryPerRank;
   if (size > 18 && magic[0] == 0x1f && magic[1] == 0x8b) {
     // ISIZE: the inflated size modulo 2^32; traces compress 5-20x, so add 4 GiB wraps until the
     // ratio is plausible.

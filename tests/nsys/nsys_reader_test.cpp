@@ -120,6 +120,10 @@ TEST(NsysReader, OneProcessBecomesOneTrace) {
   ASSERT_NE(epoch, kNoRow);
   EXPECT_EQ(t.str(Slices(t).detail[epoch]), "MyDomain");
   EXPECT_EQ(Slices(t).duration(epoch), 6200);
+  const ThreadIndex track = Slices(t).thread[epoch];
+  EXPECT_EQ(t.threads().pid[track], 100);
+  EXPECT_EQ(t.threads().tid[track], 1'100'000'000) << "start/end ranges: the collector's track";
+  EXPECT_EQ(t.str(t.threads().thread_name[track]), "NVTX start/end ranges");
   const RowIndex tail = SliceNamed(t, "tail");
   ASSERT_NE(tail, kNoRow);
   EXPECT_EQ(Slices(t).end_ns[tail], t.end_ns()) << "an unclosed range ends with the trace";
@@ -187,6 +191,51 @@ TEST(NsysReader, StepsFromNvtxProfilerStepRanges) {
   ASSERT_EQ(a->steps.steps.size(), 4u);
   EXPECT_EQ(a->steps.steps[0].number, 10);
   EXPECT_TRUE(a->has_gpu_activity);
+  fs::remove(path);
+}
+
+// Tables read in rowid chunks on several connections give what one pass gives.
+TEST(NsysReader, ChunkedParallelReadEqualsSequentialRead) {
+  const std::string path = TempPath("chunks");
+  {
+    NsysExportMaker m(path);
+    m.String("kernel_a");
+    m.String("cudaLaunchKernel_v7000");
+    m.String("read");
+    // 6000 launches and kernels on two threads of one process, 3000 reads on a third thread.
+    m.Exec(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 5999) "
+        "INSERT INTO CUPTI_ACTIVITY_KIND_RUNTIME SELECT i * 1000, i * 1000 + 300, 0, " +
+        std::to_string(NsysExportMaker::GlobalTid(9, 9)) + " + i % 2, i + 1, 1, 0, 0 FROM n");
+    m.Exec(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 5999) "
+        "INSERT INTO CUPTI_ACTIVITY_KIND_KERNEL SELECT i * 1000 + 400, i * 1000 + 900 + i % 7, "
+        "0, 1, 7, i + 1, " +
+        std::to_string(NsysExportMaker::GlobalPid(9)) +
+        ", 0, 0, 1, 1, 1, 128, 1, 1, 16, 0, 0 FROM n");
+    m.Exec(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2999) "
+        "INSERT INTO OSRT_API SELECT i * 2000, i * 2000 + 50, 27, " +
+        std::to_string(NsysExportMaker::GlobalTid(9, 12)) + ", 2, 4096, 0, 0 FROM n");
+  }
+  ReadOptions one;
+  one.threads = 1;
+  ReadOptions many;
+  many.threads = 3;
+  many.chunk_bytes = 32 * 1024;  // 1024-row chunks: several per table
+  auto a = ReadTraceFile(path, one);
+  auto b = ReadTraceFile(path, many);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->gpu_ops().size(), 6000u);
+  EXPECT_EQ(a->host_slices().size(), 9000u);
+  EXPECT_EQ(a->gpu_ops().start_ns, b->gpu_ops().start_ns);
+  EXPECT_EQ(a->gpu_ops().end_ns, b->gpu_ops().end_ns);
+  EXPECT_EQ(a->gpu_ops().launch, b->gpu_ops().launch);
+  EXPECT_EQ(a->host_slices().start_ns, b->host_slices().start_ns);
+  EXPECT_EQ(a->host_slices().bytes, b->host_slices().bytes);
+  EXPECT_EQ(a->stats().events_seen, b->stats().events_seen);
+  for (size_t i = 0; i < a->gpu_ops().size(); ++i)
+    ASSERT_NE(b->gpu_ops().launch[i], kNoRow) << "kernel " << i << " lost its launch";
   fs::remove(path);
 }
 

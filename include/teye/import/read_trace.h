@@ -16,7 +16,8 @@ namespace teye {
 struct ReadOptions {
   TimeUnitChoice time_unit = TimeUnitChoice::kAuto;
   unsigned threads = 0;                  // parser threads; 0 = one per core
-  size_t chunk_bytes = size_t{4} << 20;  // work unit of the parallel parser
+  size_t chunk_bytes = size_t{4} << 20;  // work unit of the parallel parser (Nsight Systems
+                                         // exports: chunk_bytes / 32 rows)
 };
 
 // Reads one trace file ("-" reads standard input). An input that is not a trace at all is an

@@ -17,22 +17,22 @@ struct Gpu {
   DeviceInfo info;
 };
 
-std::vector<Gpu> ReadGpus(ExportContext& c, const std::string& table) {
+std::vector<Gpu> ReadGpus(Database& db, const std::string& table) {
   std::vector<Gpu> out;
-  if (!c.db.HasTable(table)) return out;
+  if (!db.HasTable(table)) return out;
   const bool old = table == "TARGET_INFO_CUDA_GPU";
   // New and old spellings of the same properties, in one column order.
   enum { kId, kName, kMemory, kSms, kMajor, kMinor, kWarp, kWarpsPerSm, kCuDevice, kPid };
   const std::string columns =
-      old ? SelectList(c.db, table,
+      old ? SelectList(db, table,
                        {"deviceId", "name", "globalMemorySize", "numMultiprocessors",
                         "computeCapabilityMajor", "computeCapabilityMinor", "numThreadsPerWarp",
                         "maxWarpsPerMultiprocessor", "cuDevice", "pid"})
-          : SelectList(c.db, table,
-                       {c.db.HasColumn(table, "id") ? "id" : "deviceId", "name", "totalMemory",
+          : SelectList(db, table,
+                       {db.HasColumn(table, "id") ? "id" : "deviceId", "name", "totalMemory",
                         "smCount", "computeMajor", "computeMinor", "threadsPerWarp",
                         "maxWarpsPerSm", "cuDevice", "pid"});
-  auto stmt = c.db.Prepare("SELECT " + columns + " FROM " + table);
+  auto stmt = db.Prepare("SELECT " + columns + " FROM " + table);
   if (!stmt.ok()) return out;
   while (stmt->Next()) {
     Gpu g;
@@ -52,11 +52,11 @@ std::vector<Gpu> ReadGpus(ExportContext& c, const std::string& table) {
 }
 
 // (pid, CUDA device) → nsys GPU id, from TARGET_INFO_CUDA_DEVICE.
-std::map<std::pair<int64_t, int64_t>, int64_t> ReadCudaDeviceMap(ExportContext& c) {
+std::map<std::pair<int64_t, int64_t>, int64_t> ReadCudaDeviceMap(Database& db) {
   std::map<std::pair<int64_t, int64_t>, int64_t> out;
   const std::string table = "TARGET_INFO_CUDA_DEVICE";
-  if (RequireColumns(c.db, table, {"gpuId", "cudaId", "pid"})) return out;
-  auto stmt = c.db.Prepare("SELECT pid, cudaId, gpuId FROM " + table);
+  if (RequireColumns(db, table, {"gpuId", "cudaId", "pid"})) return out;
+  auto stmt = db.Prepare("SELECT pid, cudaId, gpuId FROM " + table);
   if (!stmt.ok()) return out;
   while (stmt->Next())
     out[{stmt->Int(0), stmt->Int(1)}] = stmt->Int(2);
@@ -82,11 +82,11 @@ const Gpu* FindGpu(const std::vector<Gpu>& gpus, int64_t pid, int64_t cuda_devic
 
 }  // namespace
 
-void AddDevices(ExportContext& c) {
-  const std::vector<Gpu> gpus = ReadGpus(c, "TARGET_INFO_GPU");
-  const std::vector<Gpu> cuda_gpus = ReadGpus(c, "TARGET_INFO_CUDA_GPU");
-  const auto cuda_map = ReadCudaDeviceMap(c);
-  for (const auto& [pid, devices] : c.devices_by_pid) {
+void AddDevices(Database& db, RowSink& sink) {
+  const std::vector<Gpu> gpus = ReadGpus(db, "TARGET_INFO_GPU");
+  const std::vector<Gpu> cuda_gpus = ReadGpus(db, "TARGET_INFO_CUDA_GPU");
+  const auto cuda_map = ReadCudaDeviceMap(db);
+  for (const auto& [pid, devices] : sink.devices_by_pid) {
     for (int device : devices) {
       const Gpu* g = FindGpu(gpus, pid, device, cuda_map, cuda_gpus);
       if (!g) continue;
@@ -94,7 +94,7 @@ void AddDevices(ExportContext& c) {
       // Old exports split the properties: the name from TARGET_INFO_GPU, the rest per process.
       if (info.name.empty() && gpus.size() == 1) info.name = gpus.front().info.name;
       info.id = device;
-      c.Process(pid).AddDevice(std::move(info));
+      sink.Process(pid).AddDevice(std::move(info));
     }
   }
 }

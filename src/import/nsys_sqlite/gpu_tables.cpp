@@ -1,7 +1,9 @@
-// Device activity: CUPTI_ACTIVITY_KIND_KERNEL, _MEMCPY, _MEMSET and _SYNCHRONIZATION, each read in
-// one pass in stored order (the builder sorts), each row into the builder of the process that
-// launched it (globalPid).
+// Device activity: CUPTI_ACTIVITY_KIND_KERNEL, _MEMCPY, _MEMSET and _SYNCHRONIZATION, each row
+// into the builder of the process that launched it (globalPid).
 #include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
 
 #include "export_context.h"
 
@@ -11,23 +13,21 @@ namespace {
 // Columns every device-activity table shares, first in each query.
 enum CommonColumn { kStart, kEnd, kDevice, kStream, kCorrelation, kGlobalPid, kCommonCount };
 
-// "SELECT <common columns>, <extra columns> FROM table".
-std::string SelectGpu(ExportContext& c, const std::string& table,
+std::string SelectGpu(Database& db, const std::string& table,
                       std::initializer_list<std::string_view> extra) {
   return "SELECT " +
-         SelectList(c.db, table,
+         SelectList(db, table,
                     {"start", "end", "deviceId", "streamId", "correlationId", "globalPid"}) +
-         ", " + SelectList(c.db, table, extra) + " FROM " + table;
+         ", " + SelectList(db, table, extra) + " FROM " + table;
 }
 
-// Fills what every device activity has; false (counted) when its times are unusable.
-bool ReadCommon(const Statement& row, ExportContext& c, GpuOpRecord& op, TraceBuilder*& builder) {
-  const int64_t pid = DecodeGlobalPid(row.Int(kGlobalPid));
-  builder = &c.Process(pid);
-  builder->stats().events_seen++;
+// Fills what every device activity has; null when its times are unusable (counted).
+TraceBuilder* ReadCommon(const Statement& row, RowSink& sink, GpuOpRecord& op) {
+  TraceBuilder& b = sink.Process(DecodeGlobalPid(row.Int(kGlobalPid)));
+  b.stats().events_seen++;
   if (row.IsNull(kStart) || row.IsNull(kEnd)) {
-    builder->stats().Count(SkipReason::kMissingTimestamp);
-    return false;
+    b.stats().Count(SkipReason::kMissingTimestamp);
+    return nullptr;
   }
   const int64_t start = row.Int(kStart);
   op.ts = FileTime{start, 0};
@@ -35,21 +35,25 @@ bool ReadCommon(const Statement& row, ExportContext& c, GpuOpRecord& op, TraceBu
   op.device = static_cast<int16_t>(row.Int(kDevice));
   op.stream = row.IsNull(kStream) ? -1 : static_cast<int32_t>(row.Int(kStream));
   op.correlation = row.Int(kCorrelation);
-  return true;
+  return &b;
 }
 
-void Added(ExportContext& c, const GpuOpRecord& op, int64_t pid) {
-  if (op.kind == GpuOpKind::kSync) return;
-  c.gpu_pids.insert(pid);
-  c.devices_by_pid[pid].insert(op.device);
+void Add(const Statement& row, RowSink& sink, TraceBuilder& b, const GpuOpRecord& op) {
+  if (!b.AddGpuOp(op) || op.kind == GpuOpKind::kSync) return;
+  const int64_t pid = DecodeGlobalPid(row.Int(kGlobalPid));
+  sink.gpu_pids.insert(pid);
+  sink.devices_by_pid[pid].insert(op.device);
 }
 
-std::optional<Error> ReadKernels(ExportContext& c) {
+// Each scan is absent (nullopt) when the export has no such table.
+using MaybeScan = Result<std::optional<TableScan>>;
+
+MaybeScan KernelScan(Database& db, const ExportTables& t) {
   const std::string table(kKernelTable);
-  if (!c.db.HasTable(table)) return std::nullopt;
-  if (auto e = RequireColumns(c.db, table, {"start", "end", "deviceId"})) return e;
-  if (!c.db.HasColumn(table, "demangledName") && !c.db.HasColumn(table, "shortName"))
-    return RequireColumns(c.db, table, {"demangledName"});
+  if (!db.HasTable(table)) return std::optional<TableScan>();
+  if (auto e = RequireColumns(db, table, {"start", "end", "deviceId"})) return *e;
+  if (!db.HasColumn(table, "demangledName") && !db.HasColumn(table, "shortName"))
+    return *RequireColumns(db, table, {"demangledName"});
   enum {
     kDemangled = kCommonCount,
     kShort,
@@ -63,56 +67,59 @@ std::optional<Error> ReadKernels(ExportContext& c) {
     kStaticShared,
     kDynamicShared
   };
-  auto stmt = c.db.Prepare(
-      SelectGpu(c, table,
+  std::string select =
+      SelectGpu(db, table,
                 {"demangledName", "shortName", "gridX", "gridY", "gridZ", "blockX", "blockY",
-                 "blockZ", "registersPerThread", "staticSharedMemory", "dynamicSharedMemory"}));
-  if (!stmt.ok()) return stmt.error();
-  while (stmt->Next()) {
-    GpuOpRecord op;
-    TraceBuilder* b = nullptr;
-    if (!ReadCommon(*stmt, c, op, b)) continue;
-    op.kind = GpuOpKind::kKernel;
-    op.name = c.strings.Get(stmt->Int(kDemangled));
-    if (op.name.empty()) op.name = c.strings.Get(stmt->Int(kShort));
-    op.grid_blocks = stmt->Int(kGridX) * stmt->Int(kGridY) * stmt->Int(kGridZ);
-    op.block_threads =
-        static_cast<int32_t>(stmt->Int(kBlockX) * stmt->Int(kBlockY) * stmt->Int(kBlockZ));
-    op.registers = static_cast<int16_t>(stmt->Int(kRegisters));
-    op.shared_memory = static_cast<int32_t>(stmt->Int(kStaticShared) + stmt->Int(kDynamicShared));
-    if (b->AddGpuOp(op)) Added(c, op, DecodeGlobalPid(stmt->Int(kGlobalPid)));
-  }
-  if (stmt->failed()) return c.db.QueryError("cannot read " + table);
-  return std::nullopt;
+                 "blockZ", "registersPerThread", "staticSharedMemory", "dynamicSharedMemory"});
+  return std::optional(TableScan{
+      table, std::move(select), [&t](const Statement& row, RowSink& sink) {
+        GpuOpRecord op;
+        TraceBuilder* b = ReadCommon(row, sink, op);
+        if (!b) return;
+        op.kind = GpuOpKind::kKernel;
+        op.name = t.strings.Get(row.Int(kDemangled));
+        if (op.name.empty()) op.name = t.strings.Get(row.Int(kShort));
+        op.grid_blocks = row.Int(kGridX) * row.Int(kGridY) * row.Int(kGridZ);
+        op.block_threads =
+            static_cast<int32_t>(row.Int(kBlockX) * row.Int(kBlockY) * row.Int(kBlockZ));
+        op.registers = static_cast<int16_t>(row.Int(kRegisters));
+        op.shared_memory = static_cast<int32_t>(row.Int(kStaticShared) + row.Int(kDynamicShared));
+        Add(row, sink, *b, op);
+      }});
 }
 
 // Kineto's names: "Memcpy HtoD (Pageable -> Device)", "Memset (Device)"; built once per
-// combination, so rows refer to them without building strings.
+// combination (scanning threads share them), so rows refer to names without building strings.
 class CopyNames {
  public:
   explicit CopyNames(const ExportEnums& enums) : enums_(enums) {}
 
-  const std::string& Memcpy(int64_t kind, int64_t src, int64_t dst) {
-    auto [it, inserted] = names_.try_emplace({kind, src, dst});
-    if (inserted)
-      it->second = "Memcpy " + Word(enums_.copy_names, kind) + " (" + Memory(src) + " -> " +
-                   Memory(dst) + ")";
-    return it->second;
+  std::string_view Memcpy(int64_t kind, int64_t src, int64_t dst) {
+    return Name({kind, src, dst}, [&] {
+      return "Memcpy " + Word(enums_.copy_names, kind) + " (" + Word(enums_.memory_names, src) +
+             " -> " + Word(enums_.memory_names, dst) + ")";
+    });
   }
-  const std::string& Memset(int64_t kind) {
-    auto [it, inserted] = names_.try_emplace({-1, kind, -1});
-    if (inserted) it->second = "Memset (" + Memory(kind) + ")";
-    return it->second;
+  std::string_view Memset(int64_t kind) {
+    return Name({-1, kind, -1}, [&] { return "Memset (" + Word(enums_.memory_names, kind) + ")"; });
   }
-  std::string Memory(int64_t kind) const { return Word(enums_.memory_names, kind); }
 
  private:
+  using Key = std::tuple<int64_t, int64_t, int64_t>;
+  template <typename F>
+  std::string_view Name(const Key& key, F&& make) {
+    std::lock_guard lock(mu_);
+    auto [it, inserted] = names_.try_emplace(key);
+    if (inserted) it->second = make();
+    return it->second;  // map nodes do not move: the view stays valid
+  }
   static std::string Word(const std::unordered_map<int64_t, std::string>& names, int64_t id) {
     auto it = names.find(id);
     return it != names.end() ? it->second : "Unknown";
   }
   const ExportEnums& enums_;
-  std::map<std::tuple<int64_t, int64_t, int64_t>, std::string> names_;
+  std::mutex mu_;
+  std::map<Key, std::string> names_;
 };
 
 template <typename K>
@@ -121,88 +128,87 @@ K Lookup(const std::unordered_map<int64_t, K>& map, int64_t id) {
   return it != map.end() ? it->second : K::kUnknown;
 }
 
-std::optional<Error> ReadMemcpy(ExportContext& c, CopyNames& names) {
+constexpr int64_t kUnknownMemory = -1;
+
+MaybeScan MemcpyScan(Database& db, const ExportTables& t, std::shared_ptr<CopyNames> names) {
   const std::string table(kMemcpyTable);
-  if (!c.db.HasTable(table)) return std::nullopt;
-  if (auto e = RequireColumns(c.db, table, {"start", "end", "deviceId", "bytes", "copyKind"}))
-    return e;
+  if (!db.HasTable(table)) return std::optional<TableScan>();
+  if (auto e = RequireColumns(db, table, {"start", "end", "deviceId", "bytes", "copyKind"}))
+    return *e;
   enum { kBytes = kCommonCount, kCopyKind, kSrcKind, kDstKind };
-  auto stmt = c.db.Prepare(SelectGpu(c, table, {"bytes", "copyKind", "srcKind", "dstKind"}));
-  if (!stmt.ok()) return stmt.error();
-  const bool has_src = c.db.HasColumn(table, "srcKind");
-  const bool has_dst = c.db.HasColumn(table, "dstKind");
-  constexpr int64_t kUnknownMemory = -1;
-  while (stmt->Next()) {
-    GpuOpRecord op;
-    TraceBuilder* b = nullptr;
-    if (!ReadCommon(*stmt, c, op, b)) continue;
-    op.kind = GpuOpKind::kMemcpy;
-    op.bytes = stmt->Int(kBytes);
-    const int64_t kind = stmt->Int(kCopyKind);
-    const int64_t src = has_src ? stmt->Int(kSrcKind) : kUnknownMemory;
-    const int64_t dst = has_dst ? stmt->Int(kDstKind) : kUnknownMemory;
-    op.name = names.Memcpy(kind, src, dst);
-    op.copy_kind = Lookup(c.enums.copy_kinds, kind);
-    op.src_memory = Lookup(c.enums.memory_kinds, src);
-    op.dst_memory = Lookup(c.enums.memory_kinds, dst);
-    if (b->AddGpuOp(op)) Added(c, op, DecodeGlobalPid(stmt->Int(kGlobalPid)));
-  }
-  if (stmt->failed()) return c.db.QueryError("cannot read " + table);
-  return std::nullopt;
+  const bool has_src = db.HasColumn(table, "srcKind");
+  const bool has_dst = db.HasColumn(table, "dstKind");
+  return std::optional(
+      TableScan{table, SelectGpu(db, table, {"bytes", "copyKind", "srcKind", "dstKind"}),
+                [&t, names, has_src, has_dst](const Statement& row, RowSink& sink) {
+                  GpuOpRecord op;
+                  TraceBuilder* b = ReadCommon(row, sink, op);
+                  if (!b) return;
+                  op.kind = GpuOpKind::kMemcpy;
+                  op.bytes = row.Int(kBytes);
+                  const int64_t kind = row.Int(kCopyKind);
+                  const int64_t src = has_src ? row.Int(kSrcKind) : kUnknownMemory;
+                  const int64_t dst = has_dst ? row.Int(kDstKind) : kUnknownMemory;
+                  op.name = names->Memcpy(kind, src, dst);
+                  op.copy_kind = Lookup(t.enums.copy_kinds, kind);
+                  op.src_memory = Lookup(t.enums.memory_kinds, src);
+                  op.dst_memory = Lookup(t.enums.memory_kinds, dst);
+                  Add(row, sink, *b, op);
+                }});
 }
 
-std::optional<Error> ReadMemset(ExportContext& c, CopyNames& names) {
+MaybeScan MemsetScan(Database& db, const ExportTables& t, std::shared_ptr<CopyNames> names) {
   const std::string table(kMemsetTable);
-  if (!c.db.HasTable(table)) return std::nullopt;
-  if (auto e = RequireColumns(c.db, table, {"start", "end", "deviceId", "bytes"})) return e;
+  if (!db.HasTable(table)) return std::optional<TableScan>();
+  if (auto e = RequireColumns(db, table, {"start", "end", "deviceId", "bytes"})) return *e;
   enum { kBytes = kCommonCount, kMemKind };
-  auto stmt = c.db.Prepare(SelectGpu(c, table, {"bytes", "memKind"}));
-  if (!stmt.ok()) return stmt.error();
-  const bool has_kind = c.db.HasColumn(table, "memKind");
-  while (stmt->Next()) {
-    GpuOpRecord op;
-    TraceBuilder* b = nullptr;
-    if (!ReadCommon(*stmt, c, op, b)) continue;
-    op.kind = GpuOpKind::kMemset;
-    op.bytes = stmt->Int(kBytes);
-    const int64_t kind = has_kind ? stmt->Int(kMemKind) : -1;
-    op.name = names.Memset(kind);
-    op.dst_memory = Lookup(c.enums.memory_kinds, kind);
-    if (b->AddGpuOp(op)) Added(c, op, DecodeGlobalPid(stmt->Int(kGlobalPid)));
-  }
-  if (stmt->failed()) return c.db.QueryError("cannot read " + table);
-  return std::nullopt;
+  const bool has_kind = db.HasColumn(table, "memKind");
+  return std::optional(TableScan{table, SelectGpu(db, table, {"bytes", "memKind"}),
+                                 [&t, names, has_kind](const Statement& row, RowSink& sink) {
+                                   GpuOpRecord op;
+                                   TraceBuilder* b = ReadCommon(row, sink, op);
+                                   if (!b) return;
+                                   op.kind = GpuOpKind::kMemset;
+                                   op.bytes = row.Int(kBytes);
+                                   const int64_t kind =
+                                       has_kind ? row.Int(kMemKind) : kUnknownMemory;
+                                   op.name = names->Memset(kind);
+                                   op.dst_memory = Lookup(t.enums.memory_kinds, kind);
+                                   Add(row, sink, *b, op);
+                                 }});
 }
 
 // CUPTI synchronization records: which stream a sync call waited for (Kineto's `cuda_sync`).
-std::optional<Error> ReadSyncs(ExportContext& c) {
+// Optional: an export whose table lacks the columns loses only this evidence.
+MaybeScan SyncScan(Database& db, const ExportTables& t) {
   const std::string table(kSyncTable);
-  if (!c.db.HasTable(table)) return std::nullopt;
-  if (RequireColumns(c.db, table, {"start", "end", "deviceId"})) return std::nullopt;  // optional
+  if (!db.HasTable(table) || RequireColumns(db, table, {"start", "end", "deviceId"}))
+    return std::optional<TableScan>();
   enum { kSyncType = kCommonCount };
-  auto stmt = c.db.Prepare(SelectGpu(c, table, {"syncType"}));
-  if (!stmt.ok()) return stmt.error();
-  while (stmt->Next()) {
-    GpuOpRecord op;
-    TraceBuilder* b = nullptr;
-    if (!ReadCommon(*stmt, c, op, b)) continue;
-    op.kind = GpuOpKind::kSync;
-    auto it = c.enums.sync_names.find(stmt->Int(kSyncType));
-    op.name = it != c.enums.sync_names.end() ? std::string_view(it->second) : "Unknown Sync";
-    b->AddGpuOp(op);
-  }
-  if (stmt->failed()) return c.db.QueryError("cannot read " + table);
-  return std::nullopt;
+  return std::optional(TableScan{
+      table, SelectGpu(db, table, {"syncType"}), [&t](const Statement& row, RowSink& sink) {
+        GpuOpRecord op;
+        TraceBuilder* b = ReadCommon(row, sink, op);
+        if (!b) return;
+        op.kind = GpuOpKind::kSync;
+        auto it = t.enums.sync_names.find(row.Int(kSyncType));
+        op.name = it != t.enums.sync_names.end() ? std::string_view(it->second) : "Unknown Sync";
+        Add(row, sink, *b, op);
+      }});
 }
 
 }  // namespace
 
-std::optional<Error> ReadGpuActivity(ExportContext& c) {
-  CopyNames names(c.enums);
-  if (auto e = ReadKernels(c)) return e;
-  if (auto e = ReadMemcpy(c, names)) return e;
-  if (auto e = ReadMemset(c, names)) return e;
-  return ReadSyncs(c);
+Result<std::vector<TableScan>> DeviceActivityScans(Database& db, const ExportTables& t) {
+  std::vector<TableScan> scans;
+  auto names = std::make_shared<CopyNames>(t.enums);
+  MaybeScan made[] = {KernelScan(db, t), MemcpyScan(db, t, names), MemsetScan(db, t, names),
+                      SyncScan(db, t)};
+  for (MaybeScan& scan : made) {
+    if (!scan.ok()) return scan.error();
+    if (scan.value()) scans.push_back(std::move(*scan.value()));
+  }
+  return scans;
 }
 
 }  // namespace teye::import::nsys

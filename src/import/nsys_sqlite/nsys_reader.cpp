@@ -18,7 +18,9 @@ constexpr std::string_view kEventTables[] = {
     nsys::kKernelTable, nsys::kMemcpyTable, nsys::kMemsetTable, nsys::kRuntimeTable,
     nsys::kDriverTable, nsys::kNvtxTable,   nsys::kOsrtTable};
 
-Result<TraceSet> ReadDatabase(Database& db, const std::string& name, int64_t bytes_on_disk) {
+Result<TraceSet> ReadDatabase(Database& db, const nsys::ConnectionFactory& open,
+                              const std::string& name, int64_t bytes_on_disk,
+                              const ReadOptions& options) {
   if (auto e = db.LoadSchema()) return *e;
   if (!db.HasTable("StringIds"))
     return Error{
@@ -34,17 +36,30 @@ Result<TraceSet> ReadDatabase(Database& db, const std::string& name, int64_t byt
         "analyse (profile with 'nsys profile --trace=cuda,nvtx,osrt')",
         name, -1};
 
-  nsys::ExportContext c(db);
-  if (auto e = c.strings.Load(db)) return *e;
-  c.enums.Load(db);
-  c.info.Load(db);
-  // GPU activity first: which processes launched GPU work decides how API calls are kept.
-  if (auto e = nsys::ReadGpuActivity(c)) return *e;
-  if (auto e = nsys::ReadApiCalls(c)) return *e;
-  if (auto e = nsys::ReadNvtx(c)) return *e;
-  if (auto e = nsys::ReadNames(c)) return *e;
-  nsys::AddDevices(c);
-  return nsys::AssembleRanks(c, name, bytes_on_disk);
+  nsys::ExportTables tables;
+  if (auto e = tables.strings.Load(db)) return *e;
+  tables.enums.Load(db);
+  tables.info.Load(db);
+  if (auto e = nsys::ReadNvtxDomains(db, tables)) return *e;
+  // Every query is built (and every column checked) before any row is read.
+  auto device = nsys::DeviceActivityScans(db, tables);
+  if (!device.ok()) return device.error();
+  auto api = nsys::ApiCallScans(db, tables);
+  if (!api.ok()) return api.error();
+  auto nvtx = nsys::NvtxScans(db, tables);
+  if (!nvtx.ok()) return nvtx.error();
+
+  nsys::RowSink sink;
+  // Device activity first: which processes launched GPU work decides how API calls are kept.
+  if (auto e = nsys::RunScans(device.value(), db, open, options, sink)) return *e;
+  tables.gpu_pids = sink.gpu_pids;
+  std::vector<nsys::TableScan> host = std::move(api.value());
+  for (auto& scan : nvtx.value())
+    host.push_back(std::move(scan));
+  if (auto e = nsys::RunScans(host, db, open, options, sink)) return *e;
+  if (auto e = nsys::ReadNames(db, tables, sink)) return *e;
+  nsys::AddDevices(db, sink);
+  return nsys::AssembleRanks(sink, tables, name, bytes_on_disk);
 }
 
 Error IoError(const std::string& path, const std::string& what) {
@@ -69,7 +84,6 @@ bool IsSqliteFile(const std::string& path) {
 }
 
 Result<TraceSet> ReadNsysSqliteFile(const std::string& path, const ReadOptions& options) {
-  (void)options;
   // The header first: SQLite reads a cut-off file without complaint as long as a query touches
   // no missing page.
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -84,17 +98,18 @@ Result<TraceSet> ReadNsysSqliteFile(const std::string& path, const ReadOptions& 
   if (auto e = nsys::CheckSqliteHeader(head, st.st_size, path)) return *e;
   auto db = Database::OpenFile(path);
   if (!db.ok()) return db.error();
-  return ReadDatabase(db.value(), path, st.st_size);
+  return ReadDatabase(
+      db.value(), [&path] { return Database::OpenFile(path); }, path, st.st_size, options);
 }
 
 Result<TraceSet> ReadNsysSqliteBytes(const std::string& name, std::string_view bytes,
                                      int64_t bytes_on_disk, const ReadOptions& options) {
-  (void)options;
   const auto size = static_cast<int64_t>(bytes.size());
   if (auto e = nsys::CheckSqliteHeader(bytes.substr(0, 100), size, name)) return *e;
   auto db = Database::OpenBytes(name, bytes);
   if (!db.ok()) return db.error();
-  return ReadDatabase(db.value(), name, bytes_on_disk);
+  return ReadDatabase(
+      db.value(), [&] { return Database::OpenBytes(name, bytes); }, name, bytes_on_disk, options);
 }
 
 }  // namespace teye::import
