@@ -203,7 +203,7 @@ int main(int argc, char** argv) {
                                      std::stoi(env("TEYE_NSYS_BENCH_MB", "1000")));
   for (bool analyze : {false, true})
     benchmark::RegisterBenchmark(analyze ? "nsys/analyze" : "nsys/read_model", Run, e, analyze)
-        ->Iterations(2)
+        ->Iterations(analyze ? 1 : 2)
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();

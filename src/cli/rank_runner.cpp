@@ -6,8 +6,8 @@
 #include <fstream>
 #include <malloc.h>
 #include <mutex>
-#include <string_view>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "teye/analyzers/cross_rank.h"

@@ -310,6 +310,35 @@ TEST(NsysReader, RanksFollowPidOrderWithoutNccl) {
   fs::remove(path);
 }
 
+// The CLI paths that take ranks: analyze (cross-rank section), --summary-only and merge, gate
+// (judges the first rank and says there are more), diff, and standard input.
+TEST(NsysReader, ManyRankExportThroughTheCli) {
+  const std::string path = TempPath("job_cli");
+  WriteJob(path, /*nccl=*/true);
+  const std::string teye = test::Teye();
+  const auto json = test::RunCommand(teye + " analyze -f json " + path);
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"cross_rank\""), std::string::npos);
+  EXPECT_NE(json.out.find("(pid 200)"), std::string::npos);
+  EXPECT_NE(json.out.find("(pid 300)"), std::string::npos);
+  const std::string summary = path + ".summary.json";
+  const auto summarised =
+      test::RunCommand(teye + " analyze --summary-only -o " + summary + " " + path);
+  ASSERT_EQ(summarised.exit_code, 0) << summarised.err;
+  const auto merged = test::RunCommand(teye + " merge " + summary);
+  EXPECT_EQ(merged.exit_code, 0) << merged.err;
+  const auto gate = test::RunCommand(teye + " gate --min-steps 1 " + path);
+  EXPECT_TRUE(gate.exit_code == 0 || gate.exit_code == 1) << gate.out << gate.err;
+  EXPECT_NE((gate.out + gate.err).find("holds 2"), std::string::npos) << gate.out << gate.err;
+  const auto diff = test::RunCommand(teye + " diff " + path + " " + path);
+  EXPECT_EQ(diff.exit_code, 0) << diff.err;
+  const auto stdin_read = test::RunCommand(teye + " analyze -f json - < " + path);
+  EXPECT_EQ(stdin_read.exit_code, 0) << stdin_read.err;
+  EXPECT_NE(stdin_read.out.find("\"cross_rank\""), std::string::npos);
+  fs::remove(path);
+  fs::remove(summary);
+}
+
 TEST(NsysReader, NoGpuActivityIsATraceThatSaysSo) {
   const std::string path = TempPath("nvtx_only");
   {
@@ -388,6 +417,34 @@ TEST(NsysReader, TruncatedFileIsRefused) {
   ExpectRefused(path, "cut short");
   fs::resize_file(path, 40);
   ExpectRefused(path, "too short");
+  fs::remove(path);
+}
+
+// Garbage over pages in the middle (a damaged copy): an error of one line or what could be
+// read, never a crash (run under ASan by `make test-asan`).
+TEST(NsysReader, DamagedPagesAreAnErrorNeverACrash) {
+  const std::string path = TempPath("damaged");
+  {
+    NsysExportMaker m(path);
+    for (int i = 0; i < 2000; ++i) {
+      m.Kernel(1, 0, 7, i * 10, i * 10 + 5, i, "kernel_" + std::to_string(i % 50));
+      m.Nvtx(1, 1, i * 10, i * 10 + 8, kPushPop, "range_" + std::to_string(i % 30));
+    }
+  }
+  const std::string good = Slurp(path);
+  for (size_t at : {good.size() / 3, good.size() / 2, good.size() - 5000}) {
+    std::string bad = good;
+    for (size_t i = at; i < at + 3000 && i < bad.size(); ++i)
+      bad[i] = static_cast<char>((i * 131) ^ 0x5a);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bad;
+    auto read = ReadTraceFileRanks(path);
+    if (!read.ok()) {
+      EXPECT_EQ(read.error().ToString().find('\n'), std::string::npos);
+      continue;
+    }
+    for (const Trace& t : read.value())
+      EXPECT_TRUE(AnalyzeTrace(t, {}).ok());
+  }
   fs::remove(path);
 }
 
