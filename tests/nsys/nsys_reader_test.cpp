@@ -194,6 +194,32 @@ TEST(NsysReader, StepsFromNvtxProfilerStepRanges) {
   fs::remove(path);
 }
 
+TEST(NsysReader, StepsFromNvtxRangesByStepRegex) {
+  const std::string path = TempPath("regex_steps");
+  {
+    NsysExportMaker m(path);
+    for (int s = 0; s < 3; ++s) {
+      const int64_t t0 = 1'000'000 + s * 1'000'000;
+      m.Nvtx(7, 7, t0, t0 + 900'000, kPushPop, "train_step " + std::to_string(s));
+      m.Nvtx(7, 7, t0 + 10, t0 + 400'000, kPushPop, "forward");
+      m.Api(7, 7, t0 + 100, t0 + 5'000, s + 1, "cudaLaunchKernel_v7000");
+      m.Kernel(7, 0, 7, t0 + 10'000, t0 + 800'000, s + 1, "k");
+    }
+  }
+  auto trace = ReadTraceFile(path);
+  ASSERT_TRUE(trace.ok()) << trace.error().ToString();
+  AnalysisOptions options;
+  options.steps.step_regex = "^train_step";
+  auto a = AnalyzeTrace(trace.value(), options);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->steps.source, StepSource::kRegex);
+  EXPECT_EQ(a->steps.steps.size(), 3u);
+  auto whole = AnalyzeTrace(trace.value(), {});
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->steps.source, StepSource::kWholeTrace) << "no ProfilerStep#N, no regex";
+  fs::remove(path);
+}
+
 // Tables read in rowid chunks on several connections give what one pass gives.
 TEST(NsysReader, ChunkedParallelReadEqualsSequentialRead) {
   const std::string path = TempPath("chunks");
