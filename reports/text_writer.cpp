@@ -82,6 +82,7 @@ void Header(Out& out, const TraceAnalysis& a, const Report& report) {
   if (a.vendor != GpuVendor::kUnknown) facts.push_back(std::string(ToString(a.vendor)) + " GPU");
   facts.push_back(a.producer == "pytorch-profiler" ? "PyTorch profiler trace"
                   : a.producer == "teye-collector" ? "teye collector trace"
+                  : a.producer == "nsight-systems" ? "Nsight Systems export"
                                                    : "Chrome trace");
   facts.push_back(WithCommas(a.read.events_kept) + " events");
   std::string line;
