@@ -1,0 +1,57 @@
+// Where the time of a run goes, phase by phase (`teye analyze --timings`, the benchmarks): wall
+// seconds and the CPU seconds of the whole process (every thread) during each phase. Phases of
+// the same name (one per rank of a job) add up; phases that overlap in time (ranks analysed in
+// parallel) each count the process's CPU time of that span, so their CPU seconds are an upper
+// bound then.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace teye {
+
+class PhaseTimings {
+ public:
+  struct Phase {
+    std::string name;
+    double wall_s = 0;
+    double cpu_s = 0;
+    int count = 0;  // how many times it ran (ranks)
+  };
+
+  // Thread-safe. Phases keep the order in which each name was first added.
+  void Add(std::string_view name, double wall_s, double cpu_s);
+  std::vector<Phase> phases() const;
+  // "name  wall  cpu" lines, one per phase, for a person.
+  std::string Format() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Phase> phases_;
+};
+
+// Times the span from its construction to Stop() (or its destruction) as phase `name`. A null
+// `timings` makes it do nothing, so call sites need no conditions.
+class ScopedPhase {
+ public:
+  ScopedPhase(PhaseTimings* timings, std::string_view name);
+  ~ScopedPhase() { Stop(); }
+  ScopedPhase(const ScopedPhase&) = delete;
+  ScopedPhase& operator=(const ScopedPhase&) = delete;
+
+  void Stop();
+
+ private:
+  PhaseTimings* timings_;
+  std::string_view name_;
+  std::chrono::steady_clock::time_point wall_start_;
+  double cpu_start_ = 0;
+};
+
+// CPU seconds (user + system) of every thread of the process so far.
+double ProcessCpuSeconds();
+
+}  // namespace teye
