@@ -12,7 +12,8 @@ namespace {
 // Replays the primary device's steps and runs the recommendation rules.
 void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
               const std::vector<KernelClass>& classes, const DeviceBreakdown& device,
-              TraceAnalysis& a) {
+              const AnalysisOptions& options, TraceAnalysis& a) {
+  PhaseLaps laps(options.timings, "");
   const DeviceTimeline* timeline = nullptr;
   for (const DeviceTimeline& t : timelines)
     if (t.device == device.device) timeline = &t;
@@ -20,13 +21,15 @@ void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
   const ReplayGraph graph = BuildReplayGraph(trace, *timeline, a.steps, classes);
   if (graph.steps.empty()) return;
   const ReplayResult baseline = Replay(graph, {});
+  laps.Lap("replay graph");
   RuleContext context{trace,    a.steps, device,   *timeline, classes, a.kernels,
                       a.memcpy, a.comm,  a.stalls, a.memory,  graph,   baseline};
   context.mean_step_ms = static_cast<double>(device.total_duration) / kNsPerMs /
                          static_cast<double>(device.steps.size());
   context.complete_steps = static_cast<int>(device.steps.size());
   a.replay_error = context.ReplayError();
-  a.recommendations = Recommend(context);
+  a.recommendations = Recommend(context, options.executor);
+  laps.Lap("rules");
   if (a.replay_error > 0.15)
     a.notes.push_back(fmt::format(
         "the replay of the steps is {:.0f}% off the measured step time: savings are rough",
@@ -52,18 +55,22 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
                                         trace.instants().size() + trace.flows().size() +
                                         trace.gpu_annotations().size());
 
+  PhaseLaps laps(options.timings, "analysis: ");
   auto steps = DetectSteps(trace, options.steps);
   if (!steps.ok()) return steps.error();
   a.steps = std::move(steps.value());
   StepWindows windows(a.steps);
   a.complete_steps = windows.count();
   a.mean_step_ms = a.steps.duration_ms.mean;
+  laps.Lap("steps");
 
   KernelClassifier builtin;
   const KernelClassifier& classifier = options.classifier ? *options.classifier : builtin;
   const std::vector<KernelClass> classes = classifier.ClassifyTrace(trace);
+  laps.Lap("kernel classes");
   const std::vector<DeviceTimeline> timelines = BuildDeviceTimelines(trace, classes);
   a.has_gpu_activity = !timelines.empty();
+  laps.Lap("device timelines");
 
   a.breakdown = ComputeBreakdown(trace, a.steps, timelines);
   a.primary_device = a.breakdown.primary_device;
@@ -97,17 +104,26 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
         static_cast<double>(p->total[TimeCategory::kCommunication]) / kNsPerMs / n;
   }
 
+  laps.Lap("breakdown");
+
   a.kernels = SummarizeKernels(trace, classes, windows, options.top_kernels);
+  laps.Lap("kernel stats");
   a.memcpy = SummarizeMemcpy(trace, windows);
+  laps.Lap("memcpy");
   a.comm = SummarizeCommunication(trace, classes, windows);
+  laps.Lap("communication");
   a.temporal = ComputeHtaTemporal(trace);
+  laps.Lap("hta temporal");
   a.timeline = BuildStepTimeline(trace, a.steps, classes);
+  laps.Lap("step timeline");
 
   a.bound = ClassifyRun(a.breakdown);
   a.memory = MeasureMemoryHeadroom(trace);
+  laps.Lap("bound class, memory");
   if (const DeviceBreakdown* p = a.breakdown.Primary(); p && !p->steps.empty()) {
     a.stalls = FindPeriodicStalls(*p, a.steps);
-    if (options.recommend) Diagnose(trace, timelines, classes, *p, a);
+    laps.Lap("periodic stalls");
+    if (options.recommend) Diagnose(trace, timelines, classes, *p, options, a);
   }
 
   if (!a.has_gpu_activity)

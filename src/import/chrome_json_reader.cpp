@@ -12,11 +12,9 @@
 #include "chrome_json_reader.h"
 
 #include <algorithm>
-#include <condition_variable>
+#include <atomic>
 #include <cstring>
-#include <mutex>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -110,7 +108,7 @@ TolerantResult ParseTolerant(std::string_view s, size_t pos, size_t limit, Trace
 struct Chunk {
   size_t begin = 0;  // first byte of its first event
   size_t end = 0;    // just past the `}` of its last event
-  bool parsed = false;
+  std::atomic<bool> parsed = false;
   bool ok = false;
   TraceBuilder part;
 };
@@ -164,71 +162,49 @@ std::vector<Chunk> PlanChunks(std::string_view s, size_t first, size_t chunk_byt
   return chunks;
 }
 
-// Parses chunks [0, n-1) on worker threads, at most `window` chunks ahead of the consumer.
+// Parses chunks [0, n-1) as tasks on the executor, at most `window` chunks ahead of the
+// consumer, which merges them in file order (and parses the chunk it waits for itself when no
+// other thread has taken it yet).
 class ChunkPool {
  public:
-  ChunkPool(std::string_view s, std::vector<Chunk>& chunks, unsigned threads)
-      : s_(s), chunks_(chunks), window_(std::max(2u, threads * 2)) {
-    const size_t fast = chunks_.empty() ? 0 : chunks_.size() - 1;
-    if (fast == 0) return;
-    threads = std::min<unsigned>(threads, static_cast<unsigned>(fast));
-    for (unsigned t = 0; t < threads; ++t)
-      workers_.emplace_back([this, fast] { Work(fast); });
-  }
-  ~ChunkPool() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    for (auto& w : workers_)
-      w.join();
+  ChunkPool(std::string_view s, std::vector<Chunk>& chunks, Executor* executor)
+      : s_(s),
+        chunks_(chunks),
+        fast_(chunks.empty() ? 0 : chunks.size() - 1),
+        window_(std::max(2u, (executor ? executor->threads() : 1) * 2)),
+        group_(executor) {
+    SpawnWindow();
   }
   // Blocks until chunk i is parsed (or returns at once for the last chunk).
   void WaitFor(size_t i) {
-    if (i + 1 >= chunks_.size()) return;
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return chunks_[i].parsed; });
+    if (i >= fast_) return;
+    group_.WaitUntil([&] { return chunks_[i].parsed.load(std::memory_order_acquire); });
   }
   void Consumed(size_t i) {
-    {
-      std::lock_guard lock(mu_);
-      consumed_ = std::max(consumed_, i + 1);
-    }
-    cv_.notify_all();
+    consumed_ = std::max(consumed_, i + 1);
+    SpawnWindow();
   }
 
  private:
-  void Work(size_t fast) {
-    simdjson::ondemand::parser parser;
-    std::string scratch;
-    while (true) {
-      size_t i;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || next_ >= fast || next_ < consumed_ + window_; });
-        if (stop_ || next_ >= fast) return;
-        i = next_++;
-      }
-      bool ok = ParseChunk(s_, chunks_[i], parser, scratch);
-      {
-        std::lock_guard lock(mu_);
-        chunks_[i].ok = ok;
-        chunks_[i].parsed = true;
-      }
-      cv_.notify_all();
+  void SpawnWindow() {
+    for (; spawned_ < fast_ && spawned_ < consumed_ + window_; ++spawned_) {
+      group_.Spawn([this, i = spawned_] {
+        // Parsers keep their buffers from chunk to chunk, one per thread.
+        thread_local simdjson::ondemand::parser parser;
+        thread_local std::string scratch;
+        chunks_[i].ok = ParseChunk(s_, chunks_[i], parser, scratch);
+        chunks_[i].parsed.store(true, std::memory_order_release);
+      });
     }
   }
 
   std::string_view s_;
   std::vector<Chunk>& chunks_;
+  const size_t fast_;
   const size_t window_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  size_t next_ = 0;
+  size_t spawned_ = 0;
   size_t consumed_ = 0;
-  bool stop_ = false;
-  std::vector<std::thread> workers_;
+  TaskGroup group_;  // last: its destructor waits for the tasks, which use the members above
 };
 
 struct ArrayResult {
@@ -243,14 +219,12 @@ ArrayResult ParseEventArray(const InputBuffer& input, size_t open, TraceBuilder&
   size_t first = SkipWhitespace(s, open + 1);
   if (first < s.size() && s[first] == ']') return {true, first + 1};
 
-  unsigned threads = options.threads ? options.threads : std::thread::hardware_concurrency();
-  threads = std::max(1u, threads);
   // The last chunk goes through the tolerant scanner, at about half the speed: in files of a
   // few chunks (a rank of a big job is often a few MB) it would be most of the file.
   const size_t chunk_bytes = std::min(std::max<size_t>(options.chunk_bytes, 64),
                                       std::max<size_t>(s.size() / 16, 64 << 10));
   std::vector<Chunk> chunks = PlanChunks(s, first, chunk_bytes);
-  ChunkPool pool(s, chunks, threads);
+  ChunkPool pool(s, chunks, options.executor);
   SingleEventParser single;
 
   size_t i = 0;
@@ -398,6 +372,7 @@ std::string Describe(std::string_view s, size_t pos) {
 
 Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
                              const ReadOptions& options) {
+  ScopedPhase read(options.timings, "read");
   const std::string_view s = input.view();
   TraceBuilder builder;
   builder.SetTimeUnit(options.time_unit);
@@ -493,7 +468,9 @@ Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
                  name, -1};
   }
   if (info.producer.empty()) info.producer = "chrome-trace";
-  return std::move(builder).Build();
+  read.Stop();
+  ScopedPhase build(options.timings, "model build");
+  return std::move(builder).Build(options.executor);
 }
 
 }  // namespace teye::import

@@ -35,18 +35,34 @@ Result<Trace> FirstRank(Result<TraceSet> set) {
 }  // namespace
 
 Result<TraceSet> ReadTraceFileRanks(const std::string& path, const ReadOptions& options) {
+  if (!options.executor) {
+    Executor executor(options.threads);
+    ReadOptions with = options;
+    with.executor = &executor;
+    return ReadTraceFileRanks(path, with);
+  }
   // An SQLite export is read in place by SQLite, not loaded whole like a JSON trace.
   if (path != "-" && import::IsSqliteFile(path)) return import::ReadNsysSqliteFile(path, options);
   if (auto cpu = CheckCpu(path)) return *cpu;
+  ScopedPhase load(options.timings, "load");
   auto input = import::LoadInputFile(path);
+  load.Stop();
   if (!input.ok()) return input.error();
   return import::ReadWithRegistry(input.value(), path, options);
 }
 
 Result<TraceSet> ReadTraceBytesRanks(std::string_view name, std::string_view bytes,
                                      const ReadOptions& options) {
+  if (!options.executor) {
+    Executor executor(options.threads);
+    ReadOptions with = options;
+    with.executor = &executor;
+    return ReadTraceBytesRanks(name, bytes, with);
+  }
   if (auto cpu = CheckCpu(std::string(name))) return *cpu;
+  ScopedPhase load(options.timings, "load");
   auto input = import::LoadInputBytes(name, bytes);
+  load.Stop();
   if (!input.ok()) return input.error();
   return import::ReadWithRegistry(input.value(), std::string(name), options);
 }

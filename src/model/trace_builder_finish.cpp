@@ -3,7 +3,6 @@
 // GPU work they launched, applies metadata names and tells the GPU vendor.
 #include <algorithm>
 #include <cctype>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -249,7 +248,7 @@ void TraceBuilder::DetectVendor() {
   if (trace_.gpu_ops_.size() > 0) info.vendor = GpuVendor::kNvidia;
 }
 
-Trace TraceBuilder::Build() && {
+Trace TraceBuilder::Build(Executor* executor) && {
   // Unpaired begins close at the last time anything in the trace happened.
   int64_t end_ticks = 0;
   auto extend = [&](const std::vector<int64_t>& column) {
@@ -263,19 +262,18 @@ Trace TraceBuilder::Build() && {
   PairHalves(end_ticks);
 
   ConvertTimes();
-  // The host slices' sort and nesting touch only the host and thread tables: the other tables
-  // sort meanwhile on a second thread (this tail of a read runs after the parsers are done).
-  auto sort_others = [this] {
-    SortGpuOps();
-    SortByTime();
-  };
-  if (trace_.host_slices_.size() + trace_.gpu_ops_.size() > (size_t{1} << 16)) {
-    std::thread others(sort_others);
+  {
+    // The host slices' sort and nesting touch only the host and thread tables: the other tables
+    // sort meanwhile (this tail of a read runs after the parsers are done).
+    TaskGroup sorts(trace_.host_slices_.size() + trace_.gpu_ops_.size() > (size_t{1} << 16)
+                        ? executor
+                        : nullptr);
+    sorts.Spawn([this] {
+      SortGpuOps();
+      SortByTime();
+    });
     SortAndNestHostSlices();
-    others.join();
-  } else {
-    SortAndNestHostSlices();
-    sort_others();
+    sorts.Wait();
   }
   LinkLaunches();
   ApplyNames();

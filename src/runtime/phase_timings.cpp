@@ -31,10 +31,10 @@ std::vector<PhaseTimings::Phase> PhaseTimings::phases() const {
 }
 
 std::string PhaseTimings::Format() const {
-  std::string out = "phase                          wall s    CPU s  runs\n";
+  std::string out = "phase                            wall s    CPU s  runs\n";
   char line[128];
   for (const Phase& p : phases()) {
-    std::snprintf(line, sizeof line, "%-28s %8.3f %8.3f %5d\n", p.name.c_str(), p.wall_s, p.cpu_s,
+    std::snprintf(line, sizeof line, "%-30s %8.3f %8.3f %5d\n", p.name.c_str(), p.wall_s, p.cpu_s,
                   p.count);
     out += line;
   }
@@ -54,6 +54,23 @@ void ScopedPhase::Stop() {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start_).count();
   timings_->Add(name_, wall, ProcessCpuSeconds() - cpu_start_);
   timings_ = nullptr;
+}
+
+PhaseLaps::PhaseLaps(PhaseTimings* timings, std::string prefix)
+    : timings_(timings), prefix_(std::move(prefix)) {
+  if (!timings_) return;
+  wall_ = std::chrono::steady_clock::now();
+  cpu_ = ProcessCpuSeconds();
+}
+
+void PhaseLaps::Lap(std::string_view name) {
+  if (!timings_) return;
+  const auto wall = std::chrono::steady_clock::now();
+  const double cpu = ProcessCpuSeconds();
+  timings_->Add(prefix_ + std::string(name), std::chrono::duration<double>(wall - wall_).count(),
+                cpu - cpu_);
+  wall_ = wall;
+  cpu_ = cpu;
 }
 
 }  // namespace teye

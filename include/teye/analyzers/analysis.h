@@ -17,6 +17,8 @@
 #include "teye/analyzers/steps.h"
 #include "teye/analyzers/transfer_stats.h"
 #include "teye/model/trace.h"
+#include "teye/runtime/executor.h"
+#include "teye/runtime/phase_timings.h"
 
 namespace teye {
 
@@ -25,6 +27,8 @@ struct AnalysisOptions {
   size_t top_kernels = 10;
   const KernelClassifier* classifier = nullptr;  // nullptr: the built-in table
   bool recommend = true;  // build the replay graph and run the recommendation rules
+  Executor* executor = nullptr;     // where independent work runs (nullptr: on this thread)
+  PhaseTimings* timings = nullptr;  // when set: one phase per analysis ("analysis: steps", ...)
 };
 
 struct DeviceSummary {

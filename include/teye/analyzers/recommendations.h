@@ -16,6 +16,7 @@
 #include "teye/analyzers/replay.h"
 #include "teye/analyzers/steps.h"
 #include "teye/analyzers/transfer_stats.h"
+#include "teye/runtime/executor.h"
 
 namespace teye {
 
@@ -72,8 +73,9 @@ struct RuleInfo {
 // The catalogue, in no particular order (ranking is by saving).
 const std::vector<RuleInfo>& Rules();
 
-// Runs every rule; returns what fired, ranked by saving (time-saving ones first).
-std::vector<Recommendation> Recommend(const RuleContext& context);
+// Runs every rule (as tasks on `executor`; nullptr: one after the other); returns what fired,
+// ranked by saving (time-saving ones first).
+std::vector<Recommendation> Recommend(const RuleContext& context, Executor* executor = nullptr);
 
 // Smallest saving worth reporting: 1% of the step, and at least 50 µs.
 bool WorthReporting(double saving_ms, double mean_step_ms);

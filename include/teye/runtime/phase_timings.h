@@ -51,6 +51,20 @@ class ScopedPhase {
   double cpu_start_ = 0;
 };
 
+// Times a sequence of phases run one after the other: each Lap(name) records the span since the
+// previous lap (or the construction) as phase `prefix + name`. Null `timings`: does nothing.
+class PhaseLaps {
+ public:
+  PhaseLaps(PhaseTimings* timings, std::string prefix);
+  void Lap(std::string_view name);
+
+ private:
+  PhaseTimings* timings_;
+  std::string prefix_;
+  std::chrono::steady_clock::time_point wall_;
+  double cpu_ = 0;
+};
+
 // CPU seconds (user + system) of every thread of the process so far.
 double ProcessCpuSeconds();
 
