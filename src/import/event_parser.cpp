@@ -1,5 +1,14 @@
 #include "event_parser.h"
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+
 #include "kineto_dialect.h"
 #include "number_parse.h"
 
@@ -102,6 +111,26 @@ simdjson::error_code ReadId(simdjson::ondemand::value v, int64_t& number, std::s
   return SUCCESS;
 }
 
+// Offset of the first '"' or '\\' at or after `p`, which lies inside a key of a padded document:
+// reading up to 31 bytes past the key's closing quote stays within the document or its padding.
+size_t QuoteOrBackslash(const char* p) {
+#if defined(__AVX2__)
+  const __m256i quote = _mm256_set1_epi8('"');
+  const __m256i backslash = _mm256_set1_epi8('\\');
+  for (size_t i = 0;; i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const auto mask = static_cast<uint32_t>(_mm256_movemask_epi8(
+        _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash))));
+    if (mask) return i + static_cast<size_t>(__builtin_ctz(mask));
+  }
+#else
+  size_t i = 0;
+  while (p[i] != '"' && p[i] != '\\')
+    ++i;
+  return i;
+#endif
+}
+
 // An object key without copying it: keys are compared with constants, and they almost never
 // hold escapes (unescaping every key was ~3% of a read). Escaped keys are unescaped as before.
 template <typename Field>
@@ -109,13 +138,129 @@ simdjson::error_code Key(Field& field, std::string_view& key) {
   simdjson::ondemand::raw_json_string raw;
   if (auto ec = field.key().get(raw)) return ec;
   const char* begin = raw.raw();
-  const char* end = begin;
-  while (*end != '"') {
-    if (*end == '\\') return field.unescaped_key().get(key);
-    ++end;
-  }
-  key = std::string_view(begin, static_cast<size_t>(end - begin));
+  const size_t length = QuoteOrBackslash(begin);
+  if (begin[length] == '\\') return field.unescaped_key().get(key);
+  key = std::string_view(begin, length);
   return simdjson::SUCCESS;
+}
+
+// The args teye reads, as Kineto writes them (several spellings across versions), then teye's
+// own. Every event has several args and most are not read: a switch on the length first keeps
+// the others to one or two comparisons.
+enum class ArgKey : uint8_t {
+  kOther,
+  kDevice,
+  kStream,
+  kCorrelation,
+  kExternalId,
+  kBytes,
+  kGrid,
+  kBlock,
+  kRegisters,
+  kSharedMemory,
+  kCollectiveName,
+  kDtype,
+  kInElems,
+  kOutElems,
+  kGroupSize,
+  kGroupName,
+  kAlgorithm,
+  kProtocol,
+  kCopyKind,
+  kSize,
+  kSrcKind,
+  kDstKind,
+  kName,
+  kDetail,
+  kMemDeviceType,
+  kMemDeviceId,
+  kMemBytes,
+  kTotalAllocated,
+  kTotalReserved,
+};
+
+ArgKey ClassifyArgKey(std::string_view key) {
+  struct Entry {
+    std::string_view key;
+    ArgKey arg;
+  };
+  static constexpr Entry kKeys[] = {
+      {"device", ArgKey::kDevice},
+      {"stream", ArgKey::kStream},
+      {"correlation", ArgKey::kCorrelation},
+      {"External id", ArgKey::kExternalId},
+      {"external id", ArgKey::kExternalId},
+      {"bytes", ArgKey::kBytes},
+      {"grid", ArgKey::kGrid},
+      {"block", ArgKey::kBlock},
+      {"registers per thread", ArgKey::kRegisters},
+      {"shared memory", ArgKey::kSharedMemory},
+      {"Collective name", ArgKey::kCollectiveName},
+      {"dtype", ArgKey::kDtype},
+      {"In msg nelems", ArgKey::kInElems},
+      {"Out msg nelems", ArgKey::kOutElems},
+      {"Group size", ArgKey::kGroupSize},
+      {"Process Group Name", ArgKey::kGroupName},
+      {"algorithm", ArgKey::kAlgorithm},
+      {"protocol", ArgKey::kProtocol},
+      {"kind", ArgKey::kCopyKind},
+      {"copy_kind", ArgKey::kCopyKind},
+      {"size", ArgKey::kSize},
+      {"src_kind", ArgKey::kSrcKind},
+      {"dst_kind", ArgKey::kDstKind},
+      {"name", ArgKey::kName},
+      {"path", ArgKey::kDetail},
+      {"domain", ArgKey::kDetail},
+      {"Device Type", ArgKey::kMemDeviceType},
+      {"Device Id", ArgKey::kMemDeviceId},
+      {"Bytes", ArgKey::kMemBytes},
+      {"Total Allocated", ArgKey::kTotalAllocated},
+      {"Total Reserved", ArgKey::kTotalReserved},
+  };
+  // Keys by length (the longest is 20): each length's entries in table order.
+  struct ByLength {
+    uint8_t first[24] = {};
+    uint8_t count[24] = {};
+    uint8_t order[std::size(kKeys)] = {};
+  };
+  static const ByLength by_length = [] {
+    ByLength b;
+    uint8_t n = 0;
+    for (size_t len = 0; len < 24; ++len) {
+      b.first[len] = n;
+      for (size_t i = 0; i < std::size(kKeys); ++i)
+        if (kKeys[i].key.size() == len) b.order[n++] = static_cast<uint8_t>(i);
+      b.count[len] = static_cast<uint8_t>(n - b.first[len]);
+    }
+    return b;
+  }();
+  // The first (up to) 8 bytes as a word: a key that is not in the table is told apart by one
+  // comparison of words, without a call to memcmp.
+  auto prefix = [](std::string_view k) {
+    uint64_t w = 0;
+    if (k.size() >= 8)
+      std::memcpy(&w, k.data(), 8);
+    else
+      for (size_t i = 0; i < k.size(); ++i)
+        w |= static_cast<uint64_t>(static_cast<unsigned char>(k[i])) << (8 * i);
+    return w;
+  };
+  static const std::array<uint64_t, std::size(kKeys)> prefixes = [&] {
+    std::array<uint64_t, std::size(kKeys)> p{};
+    for (size_t i = 0; i < std::size(kKeys); ++i)
+      p[i] = prefix(kKeys[i].key);
+    return p;
+  }();
+  if (key.size() >= 24) return ArgKey::kOther;
+  const size_t first = by_length.first[key.size()];
+  const size_t count = by_length.count[key.size()];
+  if (count == 0) return ArgKey::kOther;
+  const uint64_t word = prefix(key);
+  for (size_t i = first; i < first + count; ++i) {
+    const size_t k = by_length.order[i];
+    if (prefixes[k] == word && kKeys[k].key == key) return kKeys[k].arg;
+  }
+  return ArgKey::kOther;
 }
 
 }  // namespace
@@ -128,70 +273,102 @@ simdjson::error_code EventParser::ReadArgs(simdjson::ondemand::object args, Even
     simdjson::ondemand::value v;
     if (auto ec = field.value().get(v)) return ec;
     simdjson::error_code ec = SUCCESS;
-    // Keys as Kineto writes them (several spellings across versions), then teye's own.
-    if (key == "device") {
-      ec = ReadInt(v, a.device, &a.has_device);
-    } else if (key == "stream") {
-      ec = ReadInt(v, a.stream, &a.has_stream);
-    } else if (key == "correlation") {
-      ec = ReadInt(v, a.correlation);
-    } else if (key == "External id" || key == "external id") {
-      ec = ReadInt(v, a.external_id);
-    } else if (key == "bytes") {
-      ec = ReadInt(v, a.bytes);
-    } else if (key == "grid") {
-      ec = ReadDims(v, a.grid_blocks);
-    } else if (key == "block") {
-      ec = ReadDims(v, a.block_threads);
-    } else if (key == "registers per thread") {
-      ec = ReadInt(v, a.registers);
-    } else if (key == "shared memory") {
-      ec = ReadInt(v, a.shared_memory);
-    } else if (key == "Collective name") {
-      ec = ReadString(v, a.collective);
-    } else if (key == "dtype") {
-      ec = ReadString(v, a.dtype);
-    } else if (key == "In msg nelems") {
-      ec = ReadInt(v, a.in_elems);
-    } else if (key == "Out msg nelems") {
-      ec = ReadInt(v, a.out_elems);
-    } else if (key == "Group size") {
-      ec = ReadInt(v, a.group_size);
-    } else if (key == "Process Group Name") {
-      ec = ReadString(v, a.group_name);
-    } else if (key == "algorithm") {
-      ec = ReadString(v, a.algorithm);
-    } else if (key == "protocol") {
-      ec = ReadString(v, a.protocol);
-    } else if (key == "kind" || key == "copy_kind") {
-      ec = ReadString(v, a.copy_kind);
-    } else if (key == "size" && a.bytes == 0) {
-      ec = ReadInt(v, a.bytes);  // HIP runtime memcpy calls
-    } else if (key == "src_kind") {
-      ec = ReadString(v, a.src_kind);
-    } else if (key == "dst_kind") {
-      ec = ReadString(v, a.dst_kind);
-    } else if (key == "name") {
-      ec = ReadString(v, a.meta_name);
-    } else if (key == "path" || key == "domain") {
-      ec = ReadString(v, a.detail);
-    } else if (key == "Device Type") {
-      ec = ReadInt(v, a.mem_device_type);
-    } else if (key == "Device Id") {
-      ec = ReadInt(v, a.mem_device_id);
-    } else if (key == "Bytes") {
-      ec = ReadInt(v, a.mem_bytes, &a.has_mem_bytes);
-    } else if (key == "Total Allocated") {
-      ec = ReadInt(v, a.total_allocated);
-    } else if (key == "Total Reserved") {
-      ec = ReadInt(v, a.total_reserved);
-    } else if (e.ph == 'C' || e.ph == 0) {
-      // Counter series values (ph may come later in the object: collect anyway).
-      json_type type;
-      if ((ec = v.type().get(type)) == SUCCESS && type == json_type::number) {
-        double d;
-        if ((ec = v.get_double().get(d)) == SUCCESS) a.numbers.emplace_back(std::string(key), d);
-      }
+    switch (ClassifyArgKey(key)) {
+      case ArgKey::kDevice:
+        ec = ReadInt(v, a.device, &a.has_device);
+        break;
+      case ArgKey::kStream:
+        ec = ReadInt(v, a.stream, &a.has_stream);
+        break;
+      case ArgKey::kCorrelation:
+        ec = ReadInt(v, a.correlation);
+        break;
+      case ArgKey::kExternalId:
+        ec = ReadInt(v, a.external_id);
+        break;
+      case ArgKey::kBytes:
+        ec = ReadInt(v, a.bytes);
+        break;
+      case ArgKey::kGrid:
+        ec = ReadDims(v, a.grid_blocks);
+        break;
+      case ArgKey::kBlock:
+        ec = ReadDims(v, a.block_threads);
+        break;
+      case ArgKey::kRegisters:
+        ec = ReadInt(v, a.registers);
+        break;
+      case ArgKey::kSharedMemory:
+        ec = ReadInt(v, a.shared_memory);
+        break;
+      case ArgKey::kCollectiveName:
+        ec = ReadString(v, a.collective);
+        break;
+      case ArgKey::kDtype:
+        ec = ReadString(v, a.dtype);
+        break;
+      case ArgKey::kInElems:
+        ec = ReadInt(v, a.in_elems);
+        break;
+      case ArgKey::kOutElems:
+        ec = ReadInt(v, a.out_elems);
+        break;
+      case ArgKey::kGroupSize:
+        ec = ReadInt(v, a.group_size);
+        break;
+      case ArgKey::kGroupName:
+        ec = ReadString(v, a.group_name);
+        break;
+      case ArgKey::kAlgorithm:
+        ec = ReadString(v, a.algorithm);
+        break;
+      case ArgKey::kProtocol:
+        ec = ReadString(v, a.protocol);
+        break;
+      case ArgKey::kCopyKind:
+        ec = ReadString(v, a.copy_kind);
+        break;
+      case ArgKey::kSize:
+        if (a.bytes == 0) ec = ReadInt(v, a.bytes);  // HIP runtime memcpy calls
+        break;
+      case ArgKey::kSrcKind:
+        ec = ReadString(v, a.src_kind);
+        break;
+      case ArgKey::kDstKind:
+        ec = ReadString(v, a.dst_kind);
+        break;
+      case ArgKey::kName:
+        ec = ReadString(v, a.meta_name);
+        break;
+      case ArgKey::kDetail:
+        ec = ReadString(v, a.detail);
+        break;
+      case ArgKey::kMemDeviceType:
+        ec = ReadInt(v, a.mem_device_type);
+        break;
+      case ArgKey::kMemDeviceId:
+        ec = ReadInt(v, a.mem_device_id);
+        break;
+      case ArgKey::kMemBytes:
+        ec = ReadInt(v, a.mem_bytes, &a.has_mem_bytes);
+        break;
+      case ArgKey::kTotalAllocated:
+        ec = ReadInt(v, a.total_allocated);
+        break;
+      case ArgKey::kTotalReserved:
+        ec = ReadInt(v, a.total_reserved);
+        break;
+      case ArgKey::kOther:
+        if (e.ph == 'C' || e.ph == 0) {
+          // Counter series values (ph may come later in the object: collect anyway).
+          json_type type;
+          if ((ec = v.type().get(type)) == SUCCESS && type == json_type::number) {
+            double d;
+            if ((ec = v.get_double().get(d)) == SUCCESS)
+              a.numbers.emplace_back(std::string(key), d);
+          }
+        }
+        break;
     }
     if (ec && !IsTypeError(ec)) return ec;
   }
