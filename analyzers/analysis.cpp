@@ -1,5 +1,7 @@
 #include "teye/analyzers/analysis.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "teye/analyzers/gpu_timeline.h"
@@ -55,20 +57,44 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
                                         trace.instants().size() + trace.flows().size() +
                                         trace.gpu_annotations().size());
 
-  PhaseLaps laps(options.timings, "analysis: ");
+  // The chain steps → kernel classes → device timelines → breakdown → diagnosis runs on this
+  // thread; analyses that need only part of it run beside it, as tasks on the executor, as soon
+  // as what they need is known. Everything they read is declared before the group, which waits
+  // for them when it goes.
+  std::optional<StepWindows> windows;
+  KernelClassifier builtin;
+  const KernelClassifier& classifier = options.classifier ? *options.classifier : builtin;
+  std::vector<KernelClass> classes;
+  std::vector<DeviceTimeline> timelines;
+  TaskGroup side(options.executor);
+  auto beside = [&](std::string_view name, auto work) {
+    side.Spawn([&options, name, work] {
+      ScopedPhase phase(options.timings, name, CpuClock::kThread);
+      work();
+    });
+  };
+  beside("analysis: hta temporal", [&] { a.temporal = ComputeHtaTemporal(trace); });
+  beside("analysis: memory headroom", [&] { a.memory = MeasureMemoryHeadroom(trace); });
+
+  PhaseLaps laps(options.timings, "analysis: ", CpuClock::kThread);
   auto steps = DetectSteps(trace, options.steps);
   if (!steps.ok()) return steps.error();
   a.steps = std::move(steps.value());
-  StepWindows windows(a.steps);
-  a.complete_steps = windows.count();
+  windows.emplace(a.steps);
+  a.complete_steps = windows->count();
   a.mean_step_ms = a.steps.duration_ms.mean;
+  beside("analysis: memcpy", [&] { a.memcpy = SummarizeMemcpy(trace, *windows); });
   laps.Lap("steps");
 
-  KernelClassifier builtin;
-  const KernelClassifier& classifier = options.classifier ? *options.classifier : builtin;
-  const std::vector<KernelClass> classes = classifier.ClassifyTrace(trace);
+  classes = classifier.ClassifyTrace(trace);
+  beside("analysis: kernel stats",
+         [&] { a.kernels = SummarizeKernels(trace, classes, *windows, options.top_kernels); });
+  beside("analysis: communication",
+         [&] { a.comm = SummarizeCommunication(trace, classes, *windows); });
+  beside("analysis: step timeline",
+         [&] { a.timeline = BuildStepTimeline(trace, a.steps, classes); });
   laps.Lap("kernel classes");
-  const std::vector<DeviceTimeline> timelines = BuildDeviceTimelines(trace, classes);
+  timelines = BuildDeviceTimelines(trace, classes);
   a.has_gpu_activity = !timelines.empty();
   laps.Lap("device timelines");
 
@@ -104,27 +130,17 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
         static_cast<double>(p->total[TimeCategory::kCommunication]) / kNsPerMs / n;
   }
 
+  a.bound = ClassifyRun(a.breakdown);
   laps.Lap("breakdown");
 
-  a.kernels = SummarizeKernels(trace, classes, windows, options.top_kernels);
-  laps.Lap("kernel stats");
-  a.memcpy = SummarizeMemcpy(trace, windows);
-  laps.Lap("memcpy");
-  a.comm = SummarizeCommunication(trace, classes, windows);
-  laps.Lap("communication");
-  a.temporal = ComputeHtaTemporal(trace);
-  laps.Lap("hta temporal");
-  a.timeline = BuildStepTimeline(trace, a.steps, classes);
-  laps.Lap("step timeline");
-
-  a.bound = ClassifyRun(a.breakdown);
-  a.memory = MeasureMemoryHeadroom(trace);
-  laps.Lap("bound class, memory");
-  if (const DeviceBreakdown* p = a.breakdown.Primary(); p && !p->steps.empty()) {
-    a.stalls = FindPeriodicStalls(*p, a.steps);
+  const DeviceBreakdown* primary = a.breakdown.Primary();
+  if (primary && !primary->steps.empty()) {
+    a.stalls = FindPeriodicStalls(*primary, a.steps);
     laps.Lap("periodic stalls");
-    if (options.recommend) Diagnose(trace, timelines, classes, *p, options, a);
   }
+  side.Wait();  // the rules read what the analyses beside found
+  if (primary && !primary->steps.empty() && options.recommend)
+    Diagnose(trace, timelines, classes, *primary, options, a);
 
   if (!a.has_gpu_activity)
     a.notes.push_back(

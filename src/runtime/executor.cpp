@@ -149,6 +149,12 @@ void TaskGroup::WaitUntil(const std::function<bool()>& done) {
   }
 }
 
+void TaskGroup::Notify() {
+  if (!executor_) return;
+  std::lock_guard lock(executor_->mu_);
+  executor_->done_cv_.notify_all();
+}
+
 void TaskGroup::Wait() {
   WaitUntil([this] { return pending_ == 0; });
   std::exception_ptr error;

@@ -1,6 +1,7 @@
 #include "teye/runtime/phase_timings.h"
 
 #include <cstdio>
+#include <ctime>
 #include <sys/resource.h>
 
 namespace teye {
@@ -11,6 +12,18 @@ double ProcessCpuSeconds() {
   return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
+
+double ThreadCpuSeconds() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+namespace {
+double CpuSeconds(CpuClock clock) {
+  return clock == CpuClock::kThread ? ThreadCpuSeconds() : ProcessCpuSeconds();
+}
+}  // namespace
 
 void PhaseTimings::Add(std::string_view name, double wall_s, double cpu_s) {
   std::lock_guard lock(mu_);
@@ -41,32 +54,32 @@ std::string PhaseTimings::Format() const {
   return out;
 }
 
-ScopedPhase::ScopedPhase(PhaseTimings* timings, std::string_view name)
-    : timings_(timings), name_(name) {
+ScopedPhase::ScopedPhase(PhaseTimings* timings, std::string_view name, CpuClock clock)
+    : timings_(timings), name_(name), clock_(clock) {
   if (!timings_) return;
   wall_start_ = std::chrono::steady_clock::now();
-  cpu_start_ = ProcessCpuSeconds();
+  cpu_start_ = CpuSeconds(clock_);
 }
 
 void ScopedPhase::Stop() {
   if (!timings_) return;
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start_).count();
-  timings_->Add(name_, wall, ProcessCpuSeconds() - cpu_start_);
+  timings_->Add(name_, wall, CpuSeconds(clock_) - cpu_start_);
   timings_ = nullptr;
 }
 
-PhaseLaps::PhaseLaps(PhaseTimings* timings, std::string prefix)
-    : timings_(timings), prefix_(std::move(prefix)) {
+PhaseLaps::PhaseLaps(PhaseTimings* timings, std::string prefix, CpuClock clock)
+    : timings_(timings), prefix_(std::move(prefix)), clock_(clock) {
   if (!timings_) return;
   wall_ = std::chrono::steady_clock::now();
-  cpu_ = ProcessCpuSeconds();
+  cpu_ = CpuSeconds(clock_);
 }
 
 void PhaseLaps::Lap(std::string_view name) {
   if (!timings_) return;
   const auto wall = std::chrono::steady_clock::now();
-  const double cpu = ProcessCpuSeconds();
+  const double cpu = CpuSeconds(clock_);
   timings_->Add(prefix_ + std::string(name), std::chrono::duration<double>(wall - wall_).count(),
                 cpu - cpu_);
   wall_ = wall;

@@ -87,6 +87,9 @@ class TaskGroup {
   // `done` is evaluated with the executor's lock held, after each task of any group finishes:
   // it may read what tasks of this group wrote before they finished, and must be quick.
   void WaitUntil(const std::function<bool()>& done);
+  // Wakes the threads in WaitUntil to test their condition again: for conditions that change
+  // while a task runs (how far a stream has got), not only when one finishes.
+  void Notify();
 
   size_t pending() const { return pending_; }  // spawned and not finished (under the lock)
 
