@@ -12,259 +12,16 @@
 #include "chrome_json_reader.h"
 
 #include <algorithm>
-#include <atomic>
-#include <cstring>
 #include <optional>
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include <simdjson.h>
 
-#include "event_parser.h"
+#include "event_array.h"
 #include "json_scanner.h"
 
 namespace teye::import {
 namespace {
-
-// True when the document was consumed whole (simdjson 3.0 has no document::at_end()).
-bool AtEnd(simdjson::ondemand::document& doc) {
-  const char* location;
-  return doc.current_location().get(location) == simdjson::OUT_OF_BOUNDS;
-}
-
-// Parses complete JSON values one at a time from a scratch copy with simdjson's padding.
-class SingleEventParser {
- public:
-  // Returns false when the bytes are not valid JSON.
-  bool Parse(std::string_view event_json, TraceBuilder& builder) {
-    if (event_json.empty() || event_json[0] != '{') {
-      builder.stats().events_seen++;
-      builder.stats().Count(SkipReason::kNotAnObject);
-      return true;
-    }
-    scratch_.assign(event_json.data(), event_json.size());
-    scratch_.append(simdjson::SIMDJSON_PADDING, ' ');
-    simdjson::ondemand::document doc;
-    if (parser_.iterate(scratch_.data(), event_json.size(), scratch_.size()).get(doc)) {
-      return Fail(builder);
-    }
-    simdjson::ondemand::value value;
-    if (doc.get_value().get(value)) return Fail(builder);
-    EventParser events(builder);
-    if (events.Parse(value) != simdjson::SUCCESS) return Fail(builder, /*seen=*/false);
-    if (!AtEnd(doc)) return Fail(builder, /*seen=*/false);
-    return true;
-  }
-
- private:
-  static bool Fail(TraceBuilder& builder, bool seen = true) {
-    if (seen) builder.stats().events_seen++;
-    builder.stats().Count(SkipReason::kMalformedJson);
-    return false;
-  }
-  simdjson::ondemand::parser parser_;
-  std::string scratch_;
-};
-
-struct TolerantResult {
-  enum Outcome { kReachedLimit, kArrayEnded, kTruncated } outcome;
-  size_t pos;  // kReachedLimit: next event start; kArrayEnded: just past ']'; kTruncated: end
-               // of the last complete event
-};
-
-// Reads events from `pos` (inside the event array) one at a time until the next event starts at
-// or after `limit`, the array closes, or the input ends.
-TolerantResult ParseTolerant(std::string_view s, size_t pos, size_t limit, TraceBuilder& builder,
-                             SingleEventParser& single) {
-  size_t last_good = pos;
-  while (true) {
-    pos = SkipWhitespace(s, pos);
-    if (pos >= s.size()) return {TolerantResult::kTruncated, last_good};
-    char c = s[pos];
-    if (c == ']') return {TolerantResult::kArrayEnded, pos + 1};
-    if (c == ',') {
-      ++pos;
-      continue;
-    }
-    if (pos >= limit) return {TolerantResult::kReachedLimit, pos};
-    size_t end = ScanValueEnd(s, pos);
-    if (end == kNotFound || end == pos) {
-      // A value cut off by the end of input, or a stray closing bracket: stop here.
-      if (end == pos) {
-        builder.stats().events_seen++;
-        builder.stats().Count(SkipReason::kMalformedJson);
-        ++pos;
-        continue;
-      }
-      return {TolerantResult::kTruncated, last_good};
-    }
-    single.Parse(s.substr(pos, end - pos), builder);
-    last_good = end;
-    pos = end;
-  }
-}
-
-// One chunk of the event array for the parallel fast path.
-struct Chunk {
-  size_t begin = 0;  // first byte of its first event
-  size_t end = 0;    // just past the `}` of its last event
-  std::atomic<bool> parsed = false;
-  bool ok = false;
-  TraceBuilder part;
-};
-
-// Fast path: "[" chunk "]" as one simdjson document.
-bool ParseChunk(std::string_view s, Chunk& chunk, simdjson::ondemand::parser& parser,
-                std::string& scratch) {
-  const size_t n = chunk.end - chunk.begin;
-  scratch.resize(n + 2 + simdjson::SIMDJSON_PADDING);
-  scratch[0] = '[';
-  std::memcpy(scratch.data() + 1, s.data() + chunk.begin, n);
-  scratch[n + 1] = ']';
-  std::memset(scratch.data() + n + 2, ' ', simdjson::SIMDJSON_PADDING);
-
-  simdjson::ondemand::document doc;
-  if (parser.iterate(scratch.data(), n + 2, scratch.size()).get(doc)) return false;
-  simdjson::ondemand::array array;
-  if (doc.get_array().get(array)) return false;
-  EventParser events(chunk.part);
-  for (auto element : array) {
-    simdjson::ondemand::value value;
-    if (element.get(value)) return false;
-    if (events.Parse(value) != simdjson::SUCCESS) return false;
-  }
-  return AtEnd(doc);
-}
-
-// Finds the chunk boundaries of the array whose first event starts at `first`.
-std::vector<Chunk> PlanChunks(std::string_view s, size_t first, size_t chunk_bytes) {
-  std::vector<size_t> starts{first};
-  size_t next = first + chunk_bytes;
-  while (next < s.size()) {
-    size_t b = FindSpeculativeBoundary(s, next);
-    if (b == kNotFound) break;
-    starts.push_back(b);
-    next = b + chunk_bytes;
-  }
-  std::vector<Chunk> chunks(starts.size());
-  for (size_t i = 0; i < starts.size(); ++i) {
-    chunks[i].begin = starts[i];
-    if (i + 1 < starts.size()) {
-      // Back from the next start over `ws , ws` to just past the `}`.
-      size_t e = starts[i + 1];
-      while (e > starts[i] && s[e - 1] != '}')
-        --e;
-      chunks[i].end = e;
-    } else {
-      chunks[i].end = s.size();  // the last chunk is read by the tolerant scanner
-    }
-  }
-  return chunks;
-}
-
-// Parses chunks [0, n-1) as tasks on the executor, at most `window` chunks ahead of the
-// consumer, which merges them in file order (and parses the chunk it waits for itself when no
-// other thread has taken it yet).
-class ChunkPool {
- public:
-  ChunkPool(std::string_view s, std::vector<Chunk>& chunks, Executor* executor)
-      : s_(s),
-        chunks_(chunks),
-        fast_(chunks.empty() ? 0 : chunks.size() - 1),
-        window_(std::max(2u, (executor ? executor->threads() : 1) * 2)),
-        group_(executor) {
-    SpawnWindow();
-  }
-  // Blocks until chunk i is parsed (or returns at once for the last chunk).
-  void WaitFor(size_t i) {
-    if (i >= fast_) return;
-    group_.WaitUntil([&] { return chunks_[i].parsed.load(std::memory_order_acquire); });
-  }
-  void Consumed(size_t i) {
-    consumed_ = std::max(consumed_, i + 1);
-    SpawnWindow();
-  }
-
- private:
-  void SpawnWindow() {
-    for (; spawned_ < fast_ && spawned_ < consumed_ + window_; ++spawned_) {
-      group_.Spawn([this, i = spawned_] {
-        // Parsers keep their buffers from chunk to chunk, one per thread.
-        thread_local simdjson::ondemand::parser parser;
-        thread_local std::string scratch;
-        chunks_[i].ok = ParseChunk(s_, chunks_[i], parser, scratch);
-        chunks_[i].parsed.store(true, std::memory_order_release);
-      });
-    }
-  }
-
-  std::string_view s_;
-  std::vector<Chunk>& chunks_;
-  const size_t fast_;
-  const size_t window_;
-  size_t spawned_ = 0;
-  size_t consumed_ = 0;
-  TaskGroup group_;  // last: its destructor waits for the tasks, which use the members above
-};
-
-struct ArrayResult {
-  bool closed = false;
-  size_t end = 0;  // just past ']' when closed
-};
-
-// Reads the event array whose '[' is at `open`.
-ArrayResult ParseEventArray(const InputBuffer& input, size_t open, TraceBuilder& builder,
-                            const ReadOptions& options) {
-  const std::string_view s = input.view();
-  size_t first = SkipWhitespace(s, open + 1);
-  if (first < s.size() && s[first] == ']') return {true, first + 1};
-
-  // The last chunk goes through the tolerant scanner, at about half the speed: in files of a
-  // few chunks (a rank of a big job is often a few MB) it would be most of the file.
-  const size_t chunk_bytes = std::min(std::max<size_t>(options.chunk_bytes, 64),
-                                      std::max<size_t>(s.size() / 16, 64 << 10));
-  std::vector<Chunk> chunks = PlanChunks(s, first, chunk_bytes);
-  ChunkPool pool(s, chunks, options.executor);
-  SingleEventParser single;
-
-  size_t i = 0;
-  size_t pos = first;
-  while (true) {
-    pool.WaitFor(i);
-    Chunk& chunk = chunks[i];
-    const bool last = i + 1 == chunks.size();
-    if (!last && chunk.ok && chunk.begin == pos) {
-      builder.Merge(std::move(chunk.part));
-      pool.Consumed(i);
-      input.DoneBefore(chunk.end);  // peak memory: the model grows as the input shrinks
-      pos = chunks[i + 1].begin;
-      ++i;
-      continue;
-    }
-    chunk.part = TraceBuilder();  // a failed fast parse is discarded whole
-    const size_t limit = last ? kNotFound : chunks[i + 1].begin;
-    TolerantResult r = ParseTolerant(s, pos, limit, builder, single);
-    if (r.outcome == TolerantResult::kArrayEnded) {
-      pool.Consumed(chunks.size());
-      return {true, r.pos};
-    }
-    if (r.outcome == TolerantResult::kTruncated) {
-      pool.Consumed(chunks.size());
-      builder.stats().truncated = true;
-      builder.stats().truncated_at = static_cast<int64_t>(r.pos);
-      return {false, r.pos};
-    }
-    pos = r.pos;
-    pool.Consumed(i);
-    // Skip chunks whose start the tolerant scan reached or passed.
-    while (i + 1 < chunks.size() && chunks[i + 1].begin <= pos) {
-      ++i;
-      pool.WaitFor(i);
-      if (chunks[i].begin < pos) chunks[i].part = TraceBuilder();
-      pool.Consumed(i);
-    }
-  }
-}
 
 std::optional<nlohmann::json> ParseSmallJson(std::string_view text) {
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -373,16 +130,20 @@ std::string Describe(std::string_view s, size_t pos) {
 Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
                              const ReadOptions& options) {
   ScopedPhase read(options.timings, "read");
-  const std::string_view s = input.view();
+  // A gzip input is still arriving while it is read (InputBuffer::Prefix): `s` is what is there
+  // so far, and a step that finds it too short asks for more and starts again.
+  std::string_view s = input.Prefix(size_t{1} << 20);
+  auto more = [&] {
+    if (input.complete() && s.size() == input.view().size()) return false;
+    s = input.complete() ? input.view() : input.Prefix(s.size() * 2 + 4096);
+    return true;
+  };
   TraceBuilder builder;
   builder.SetTimeUnit(options.time_unit);
   TraceInfo& info = builder.info();
   info.path = name;
   info.gzip = input.gzip;
   info.bytes_on_disk = input.bytes_on_disk;
-  info.bytes_parsed = static_cast<int64_t>(s.size());
-  if (input.gzip_truncated)
-    builder.stats().warnings.push_back("the gzip stream ends early; reading what it held");
 
   size_t pos = SkipWhitespace(s, 0);
   if (s.substr(pos, 3) == "\xEF\xBB\xBF") pos = SkipWhitespace(s, pos + 3);  // UTF-8 BOM
@@ -397,8 +158,16 @@ Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
     info.format = "chrome-json-object";
     ++pos;
     while (true) {
+      // Each pass reads one key and its value from `pos`, which moves only when it is done.
+      const size_t item = pos;
       pos = SkipWhitespace(s, pos);
-      if (pos >= s.size()) break;  // cut short after the events: what we have is fine
+      if (pos >= s.size()) {
+        if (more()) {
+          pos = item;
+          continue;
+        }
+        break;  // cut short after the events: what we have is fine
+      }
       if (s[pos] == '}') break;
       if (s[pos] != '"') {
         if (!found_events)
@@ -409,7 +178,13 @@ Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
         break;
       }
       size_t key_end = ScanStringEnd(s, pos);
-      if (key_end == kNotFound) break;
+      if (key_end == kNotFound || SkipWhitespace(s, key_end) >= s.size()) {
+        if (more()) {
+          pos = item;
+          continue;
+        }
+        if (key_end == kNotFound) break;
+      }
       std::string_view key = s.substr(pos + 1, key_end - pos - 2);
       pos = SkipWhitespace(s, key_end);
       if (pos >= s.size() || s[pos] != ':') {
@@ -419,18 +194,28 @@ Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
                        name, static_cast<int64_t>(pos)};
         break;
       }
-      pos = SkipWhitespace(s, pos + 1);
+      const size_t value = SkipWhitespace(s, pos + 1);
+      if (value >= s.size() && more()) {
+        pos = item;
+        continue;
+      }
+      pos = value;
       if (key == "traceEvents") {
         if (pos >= s.size() || s[pos] != '[')
           return Error{"\"traceEvents\" must be an array, found " + Describe(s, pos), name,
                        static_cast<int64_t>(pos)};
         found_events = true;
         ArrayResult r = ParseEventArray(input, pos, builder, options);
+        s = input.view();  // the array's last chunk needed all of the input
         array_closed = r.closed;
         if (!r.closed) break;
         pos = r.end;
       } else {
         size_t end = ScanValueEnd(s, pos);
+        if (end == kNotFound && more()) {
+          pos = item;
+          continue;
+        }
         if (end == kNotFound) break;
         HandleTopLevel(key, s.substr(pos, end - pos), builder);
         pos = end;
@@ -452,7 +237,12 @@ Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
                  static_cast<int64_t>(pos)};
   }
 
+  s = input.view();
+  info.bytes_parsed = static_cast<int64_t>(s.size());
   ReadStats& stats = builder.stats();
+  if (input.gzip_truncated())
+    stats.warnings.insert(stats.warnings.begin(),
+                          "the gzip stream ends early; reading what it held");
   if (!array_closed) {
     stats.truncated = true;
     if (stats.truncated_at < 0) stats.truncated_at = static_cast<int64_t>(s.size());

@@ -48,6 +48,7 @@ Result<TraceSet> ReadTraceFileRanks(const std::string& path, const ReadOptions& 
   auto input = import::LoadInputFile(path);
   load.Stop();
   if (!input.ok()) return input.error();
+  input.value().InflateOn(options.executor);  // gzip: inflated while it is parsed
   return import::ReadWithRegistry(input.value(), path, options);
 }
 
@@ -64,6 +65,7 @@ Result<TraceSet> ReadTraceBytesRanks(std::string_view name, std::string_view byt
   auto input = import::LoadInputBytes(name, bytes);
   load.Stop();
   if (!input.ok()) return input.error();
+  input.value().InflateOn(options.executor);
   return import::ReadWithRegistry(input.value(), std::string(name), options);
 }
 
