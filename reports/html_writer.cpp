@@ -9,6 +9,7 @@
 
 #include "html_charts.h"
 #include "html_escape.h"
+#include "html_roofline.h"
 
 namespace teye {
 namespace {
@@ -261,6 +262,7 @@ void Rank(std::string& o, const TraceAnalysis& a) {
   IdleGaps(o, a);
   StallsAndMemory(o, a);
   TopKernels(o, a);
+  HtmlMicroArch(o, a);
   ReaderFacts(o, a);
   o += "</section>\n";
 }

@@ -1,9 +1,9 @@
 #include "teye/reports/json_writer.h"
 
-#include "json_diagnosis.h"
-#include "json_numbers.h"
-
 #include "cross_rank_writer.h"
+#include "json_diagnosis.h"
+#include "json_microarch.h"
+#include "json_numbers.h"
 
 namespace teye {
 namespace {
@@ -219,6 +219,7 @@ Json RankJson(const TraceAnalysis& a) {
   j["breakdown"] = BreakdownJson(a);
   j["communication"] = CommJson(a);
   AddKernels(a, j);
+  AddMicroArch(a, j);
   j["memcpy"] = MemcpyJson(a);
   j["temporal"] = TemporalJson(a);
   j["notes"] = a.notes;

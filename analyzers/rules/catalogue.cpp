@@ -24,6 +24,9 @@ const std::vector<RuleInfo>& Rules() {
       {"move_cpu_work", "CPU work on the launching thread between GPU work", rules::MoveCpuWork},
       {"memory_pressure", "activation checkpointing, AMP or a smaller micro-batch near OOM",
        rules::MemoryPressure},
+      {"below_roofline", "ops far below their roofline: padding, batching, fusion",
+       rules::BelowRoofline},
+      {"small_grid", "kernels whose grids leave SMs idle on a busy GPU", rules::SmallGrid},
   };
   return kRules;
 }

@@ -12,8 +12,10 @@
 #include "teye/analyzers/gpu_timeline.h"
 #include "teye/analyzers/kernel_stats.h"
 #include "teye/analyzers/memory_headroom.h"
+#include "teye/analyzers/occupancy.h"
 #include "teye/analyzers/periodic_stalls.h"
 #include "teye/analyzers/replay.h"
+#include "teye/analyzers/roofline.h"
 #include "teye/analyzers/steps.h"
 #include "teye/analyzers/transfer_stats.h"
 
@@ -50,6 +52,8 @@ struct RuleContext {
   const ReplayResult& baseline;
   double mean_step_ms = 0;  // measured
   int complete_steps = 0;
+  const RooflineResult* roofline = nullptr;    // the device's roofline, when computed
+  const OccupancyResult* occupancy = nullptr;  // its occupancy and SM efficiency
 
   double MsPerStep(TimeCategory c) const;
   double Share(TimeCategory c) const;  // of step time, 0..1
