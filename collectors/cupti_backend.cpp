@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "collector.h"
 #include "cupti_api.h"
+#include "cupti_counters.h"
 #include "log.h"
 
 #ifndef TEYE_CUPTI_DEFAULT_PATH
@@ -416,6 +417,9 @@ class Converter {
     p.shared_mem_per_sm = static_cast<int>(d.maxSharedMemoryPerMultiprocessor);
     p.l2_cache_size = static_cast<int>(d.l2CacheSize);
     p.memory_bandwidth = d.globalMemoryBandwidth;
+    p.regs_per_sm = static_cast<int>(d.maxRegistersPerMultiprocessor);
+    p.max_blocks_per_sm = static_cast<int>(d.maxBlocksPerMultiprocessor);
+    p.clock_khz = static_cast<int>(d.coreClockRate);
     static_assert(sizeof(d.uuid) == sizeof(p.uuid));
     std::memcpy(p.uuid, &d.uuid, sizeof p.uuid);
     p.has_uuid = true;
@@ -528,7 +532,8 @@ bool Resolve(void* lib, const char* name, Fn& out, bool required, std::string& e
 // ---- Callbacks ----------------------------------------------------------------------------
 
 void CUPTIAPI OnResourceCallback(void*, CUpti_CallbackDomain domain, CUpti_CallbackId cbid,
-                                 const void*) {
+                                 const void* data) {
+  counters::OnCallback(domain, cbid, data);  // counter mode (TEYE_COUNTERS); a no-op when off
   // A context is going away: its records must be flushed while it still exists.
   if (domain == CUPTI_CB_DOMAIN_RESOURCE && cbid == CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING &&
       g_usable.load() && g_api.activity_flush_all)
@@ -701,6 +706,7 @@ bool CuptiStart(Collector& c, const char* trigger) {
     if (s == CUPTI_SUCCESS) {
       api.enable_callback(1, subscriber, CUPTI_CB_DOMAIN_RESOURCE,
                           CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING);
+      counters::Start(c, subscriber, where, api.enable_callback);
     } else if (s == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED) {
       Log("another CUPTI client is attached (Nsight, or the PyTorch profiler?): teye records "
           "activity but cannot flush at context teardown");
