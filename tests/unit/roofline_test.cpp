@@ -156,6 +156,26 @@ TEST(RooflineTest, KinetoCounterRangesMatchLaunchesInOrderOnlyWhenTheCountsAgree
     EXPECT_EQ(op.flops_source, "shapes");
 }
 
+TEST(RooflineTest, AmpIsPricedFromTheAchievedFractionOfTheRoof) {
+  // An FP32 2048³ GEMM on SIMT cores (2·2048³ = 17.18 GFLOP) for 2 ms of a 2.2 ms step that
+  // waits for it (cudaDeviceSynchronize) on an A100: 8.59 TFLOP/s, 44% of the 19.5 TFLOP/s FP32
+  // roof. Kept at 44% of the 312 TFLOP/s BF16 Tensor Core roof it takes
+  // 17.18e9 / (0.4405 · 312e12) = 0.125 ms (its halved bytes, 25 MB at 2,039 GB/s, take 12 µs):
+  // 1/16 of 2 ms, so the step, which waits for it, saves 2 − 0.125 = 1.875 ms.
+  TraceMaker m;
+  m.Host("user_annotation", "ProfilerStep#1", 0, 2200)
+      .Raw(Op("aten::mm", 10, 40, "[[2048,2048],[2048,2048]]", R"(["float","float"])"))
+      .Kernel("ampere_sgemm_128x64_nn", 100, 2000, 20)
+      .Host("cuda_runtime", "cudaDeviceSynchronize", 60, 2050);
+  const TraceAnalysis a = Analyze(m);
+  const Recommendation* amp = nullptr;
+  for (const Recommendation& r : a.recommendations)
+    if (r.id == "amp") amp = &r;
+  ASSERT_NE(amp, nullptr);
+  EXPECT_NE(amp->method.find("fraction of its FP32 roof"), std::string::npos) << amp->method;
+  EXPECT_NEAR(amp->saving_ms, 1.875, 0.01);
+}
+
 TEST(RooflineTest, UnknownDeviceHasNoRoofsAndSaysSo) {
   TraceMaker m;
   m.Host("user_annotation", "ProfilerStep#1", 0, 1000)
