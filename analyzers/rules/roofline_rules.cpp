@@ -46,9 +46,9 @@ std::vector<Recommendation> BelowRoofline(const RuleContext& c) {
     slow.push_back(i);
   }
   if (slow.empty()) return {};
-  auto gain_ms = [&](size_t i) { return r.ops[i].gpu_ms() * (1 - scale[i]); };
+  // The evidence names the ops that lose the most time against their roof.
   std::stable_sort(slow.begin(), slow.end(),
-                   [&](size_t a, size_t b) { return gain_ms(a) > gain_ms(b); });
+                   [&](size_t a, size_t b) { return r.ops[a].lost_ms > r.ops[b].lost_ms; });
   ReplayChange change;
   change.duration_scale.assign(c.graph.ops.size(), 1.0);
   for (size_t i = 0; i < c.graph.ops.size(); ++i) {
@@ -65,10 +65,10 @@ std::vector<Recommendation> BelowRoofline(const RuleContext& c) {
     const RooflineOp& op = r.ops[slow[k]];
     (IsMatrixKind(op) ? matrix : memory) = true;
     rec.evidence.push_back(fmt::format(
-        "{}: {} per step in {} calls at {} of its roof ({}, {}-bound); at half its roof it "
-        "would take {}",
-        OpLabel(op), Ms(op.gpu_ms() / steps), op.calls, Pct(op.efficiency), RateText(op, r),
-        op.bound, Ms(op.gpu_ms() * scale[slow[k]] / steps)));
+        "{}: {} per step in {} calls, {} more than at its roof ({} of it: {}, {}-bound); at "
+        "half its roof it would take {}",
+        OpLabel(op), Ms(op.gpu_ms() / steps), op.calls, Ms(op.lost_ms / steps), Pct(op.efficiency),
+        RateText(op, r), op.bound, Ms(op.gpu_ms() * scale[slow[k]] / steps)));
   }
   std::vector<std::string> actions;
   if (matrix)
