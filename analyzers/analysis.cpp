@@ -166,6 +166,9 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
     if (options.recommend) Diagnose(trace, timelines, classes, *p, a);
   }
 
+  // Per-kernel links served the breakdown and the rules; reports need only the op groups, and a
+  // run's analyses stay in memory for every rank.
+  std::vector<int32_t>().swap(a.roofline.op_of_kernel);
   if (!a.has_gpu_activity)
     a.notes.push_back(
         "no GPU activity in this trace (no kernels, memcpy or memset): it was "

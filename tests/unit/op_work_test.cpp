@@ -248,6 +248,121 @@ TEST(OpWorkTest, MultiTensorOptimizer) {
   EXPECT_EQ(adam->bytes, 28672);
 }
 
+// Operand lists in the profiler's form: `n` arguments, tensors at the given positions, concrete
+// values at others.
+struct ArgList {
+  std::vector<std::string> dims, types, concrete;
+  explicit ArgList(size_t n) : dims(n, "[]"), types(n, "\"\""), concrete(n, "\"\"") {}
+  ArgList& Tensor(size_t i, std::string shape, std::string type = "float") {
+    dims[i] = std::move(shape);
+    types[i] = "\"" + type + "\"";
+    return *this;
+  }
+  ArgList& Value(size_t i, std::string value) {
+    types[i] = "\"Scalar\"";
+    concrete[i] = "\"" + value + "\"";
+    return *this;
+  }
+  static std::string Join(const std::vector<std::string>& v) {
+    std::string s = "[";
+    for (size_t i = 0; i < v.size(); ++i)
+      s += (i ? "," : "") + v[i];
+    return s + "]";
+  }
+  std::optional<OpWork> Work(std::string_view op) const {
+    return teye::Work(op, Join(dims), Join(types), Join(concrete));
+  }
+};
+
+TEST(OpWorkTest, EveryConvolutionLayout) {
+  // The conv2d of the Convolutions test — input [2,4,9,9], weight [6,2,3,3], stride 2, padding
+  // 1, dilation 2, groups 2, no bias: 6,912 FLOPs — through every op's argument positions.
+  struct Layout {
+    const char* op;
+    size_t n, stride, padding, dilation, groups;
+    int transposed;
+  };
+  const Layout layouts[] = {
+      {"aten::conv2d", 7, 3, 4, 5, 6, -1},
+      {"aten::convolution", 9, 3, 4, 5, 8, 6},
+      {"aten::_convolution", 13, 3, 4, 5, 8, 6},
+      {"aten::cudnn_convolution", 9, 3, 2, 4, 5, -1},
+      {"aten::cudnn_convolution_relu", 7, 3, 4, 5, 6, -1},
+      {"aten::miopen_convolution", 9, 4, 3, 5, 6, -1},
+      {"aten::mkldnn_convolution", 7, 4, 3, 5, 6, -1},
+  };
+  for (const Layout& l : layouts) {
+    ArgList a(l.n);
+    a.Tensor(0, "[2,4,9,9]").Tensor(1, "[6,2,3,3]");
+    a.Value(l.stride, "[2, 2]").Value(l.padding, "[1, 1]").Value(l.dilation, "[2, 2]");
+    a.Value(l.groups, "2");
+    if (l.transposed >= 0) a.Value(static_cast<size_t>(l.transposed), "False");
+    auto w = a.Work(l.op);
+    ASSERT_TRUE(w) << l.op;
+    EXPECT_EQ(w->flops, 6912) << l.op;
+  }
+  // cudnn_convolution_transpose(self, weight, padding, output_padding, stride, dilation, groups):
+  // the conv_transpose2d of the Convolutions test, 5,400 FLOPs.
+  ArgList t(9);
+  t.Tensor(0, "[1,4,5,5]").Tensor(1, "[4,3,3,3]").Value(2, "[1, 1]").Value(3, "[1, 1]");
+  t.Value(4, "[2, 2]").Value(5, "[1, 1]").Value(6, "1");
+  auto tw = t.Work("aten::cudnn_convolution_transpose");
+  ASSERT_TRUE(tw);
+  EXPECT_EQ(tw->flops, 5400);
+}
+
+TEST(OpWorkTest, EveryAttentionLayout) {
+  // q, k, v of batch 2, 4 heads, 128 tokens, head dim 32: QKᵀ and PV are 2·8·128·128·32 each,
+  // 16,777,216 FLOPs in all; causal halves it (8,388,608); a backward is 2.5 times its forward.
+  struct Layout {
+    const char* op;
+    size_t n, q, causal;
+    bool bshd, mask_type, backward;
+  };
+  const Layout layouts[] = {
+      {"aten::scaled_dot_product_attention", 8, 0, 5, false, false, false},
+      {"aten::_scaled_dot_product_flash_attention", 7, 0, 4, false, false, false},
+      {"aten::_scaled_dot_product_efficient_attention", 8, 0, 6, false, false, false},
+      {"aten::_scaled_dot_product_cudnn_attention", 9, 0, 6, false, false, false},
+      {"aten::_flash_attention_forward", 15, 0, 8, true, false, false},
+      {"aten::_efficient_attention_forward", 16, 0, 9, true, true, false},
+      {"aten::_scaled_dot_product_flash_attention_backward", 15, 1, 11, false, false, true},
+      {"aten::_scaled_dot_product_efficient_attention_backward", 13, 1, 11, false, false, true},
+      {"aten::_scaled_dot_product_cudnn_attention_backward", 16, 1, 14, false, false, true},
+      {"aten::_flash_attention_backward", 17, 1, 11, true, false, true},
+      {"aten::_efficient_attention_backward", 20, 1, 14, true, true, true},
+  };
+  for (const Layout& l : layouts)
+    for (bool causal : {false, true}) {
+      ArgList a(l.n);
+      const std::string shape = l.bshd ? "[2,128,4,32]" : "[2,4,128,32]";
+      for (size_t i = 0; i < 3; ++i)
+        a.Tensor(l.q + i, shape, "c10::BFloat16");
+      a.Value(l.causal, l.mask_type ? (causal ? "1" : "0") : (causal ? "True" : "False"));
+      auto w = a.Work(l.op);
+      ASSERT_TRUE(w) << l.op;
+      const double forward = causal ? 8388608 : 16777216;
+      EXPECT_EQ(w->flops, l.backward ? 2.5 * forward : forward) << l.op << " causal " << causal;
+    }
+}
+
+TEST(OpWorkTest, ScaledMmAndAddmmActivation) {
+  // _scaled_mm(A[64,128] fp8, B[128,32] fp8, scales...): 2·64·32·128 = 524,288 FLOPs, FP8; bytes
+  // 64·128 + 128·32 (1 byte each) + the 64·32 output counted at A's element size.
+  auto scaled = Work("aten::_scaled_mm", "[[64,128],[128,32],[],[]]",
+                     R"(["c10::Float8_e4m3fn","c10::Float8_e4m3fn","float","float"])");
+  ASSERT_TRUE(scaled);
+  EXPECT_EQ(scaled->flops, 524288);
+  EXPECT_EQ(scaled->dtype, DataType::kFp8);
+  EXPECT_EQ(scaled->bytes, 64 * 128 + 128 * 32 + 64 * 32);
+  // _addmm_activation is addmm with a fused activation: the addmm's FLOPs.
+  auto act = Work("aten::_addmm_activation", "[[512],[141,512],[512,512],[],[],[]]",
+                  R"(["c10::BFloat16","c10::BFloat16","c10::BFloat16","Scalar","Scalar","Scalar"])",
+                  R"(["","","","1","1","False"])");
+  ASSERT_TRUE(act);
+  EXPECT_EQ(act->flops, 73924608 + 72192);
+}
+
 TEST(OpWorkTest, KnowsWhichOpsHaveFormulas) {
   EXPECT_TRUE(HasWorkFormula("aten::addmm"));
   EXPECT_TRUE(HasWorkFormula("aten::_foreach_mul_"));

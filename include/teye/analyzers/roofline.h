@@ -71,7 +71,8 @@ struct RooflineResult {
   TimeNs kernel_ns = 0;
   TimeNs attributed_ns = 0;
   std::vector<RooflineOp> ops;  // every group, most GPU time first
-  // Per GpuOpTable row: the ops index it belongs to, or -1.
+  // Per GpuOpTable row: the ops index it belongs to, or -1. (AnalyzeTrace releases it once the
+  // breakdown and the rules have used it.)
   std::vector<int32_t> op_of_kernel;
   std::vector<std::string> notes;
 
