@@ -170,7 +170,16 @@ OccupancyResult AnalyzeOccupancy(const Trace& trace, const StepsResult& steps,
         a.k.grid_blocks = g.grid_blocks[i];
       }
       a.sm_weighted += sm_eff * d;
-      if (g.est_occupancy_pct[i] >= 0) {
+      // Kineto writes 0 where its occupancy calculator call failed (kernels with more than
+      // 48 KiB of dynamic shared memory): a 0 the launch shape contradicts is not a measurement.
+      bool recorded = g.est_occupancy_pct[i] >= 0;
+      if (recorded && g.est_occupancy_pct[i] == 0 && r.limits.known &&
+          a.k.occupancy.blocks_per_sm > 0) {
+        const double blocks = std::min(static_cast<double>(g.grid_blocks[i]) / r.num_sms,
+                                       static_cast<double>(a.k.occupancy.blocks_per_sm));
+        recorded = blocks * a.k.occupancy.warps_per_block / r.limits.max_warps_per_sm < 0.005;
+      }
+      if (recorded) {
         a.achieved_weighted += g.est_occupancy_pct[i] / 100.0 * d;
         a.achieved_ns += d;
         achieved_weighted += g.est_occupancy_pct[i] / 100.0 * d;
