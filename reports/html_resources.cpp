@@ -51,9 +51,10 @@ void Cards(std::string& o, const ResourceProfile& r, int primary_device) {
         r.cpu_pct.p90);
   if (!r.host_memory_source.empty())
     o += fmt::format(
-        "<div class=\"card\"><span>host memory</span><b>{}</b><span>max, {}</span></div>",
+        "<div class=\"card\"><span>{}</span><b>{}</b><span>max, {}</span></div>",
+        r.host_memory_source == "rss" ? "host memory" : "CPU tensors",
         HumanBytes(static_cast<int64_t>(r.rss_max_bytes)),
-        r.host_memory_source == "rss" ? "RSS of all processes" : "CPU allocator");
+        r.host_memory_source == "rss" ? "RSS of all processes" : "PyTorch's CPU allocator");
   for (const GpuResources& g : r.gpus) {
     if (g.device != primary_device && r.gpus.size() > 1) continue;
     if (!g.utilization_source.empty())

@@ -66,11 +66,19 @@ const GpuResources* PrimaryGpu(const TraceAnalysis& a) {
   return a.resources.gpus.empty() ? nullptr : &a.resources.gpus.front();
 }
 
-std::string GpuMemory(const GpuResources& g) {
-  return g.memory_total_bytes > 0 ? fmt::format("{} of {} ({})", Bytes(g.memory_max_bytes),
+// "12.1 GB of 80.0 GB (15%)"; `source` is added inside the parentheses when given.
+std::string GpuMemory(const GpuResources& g, std::string_view source = {}) {
+  const std::string suffix = source.empty() ? "" : fmt::format(", {}", source);
+  return g.memory_total_bytes > 0 ? fmt::format("{} of {} ({}{})", Bytes(g.memory_max_bytes),
                                                 Bytes(static_cast<double>(g.memory_total_bytes)),
-                                                Pct(100 * g.memory_max_fraction))
-                                  : Bytes(g.memory_max_bytes);
+                                                Pct(100 * g.memory_max_fraction), suffix)
+                                  : fmt::format("{}{}", Bytes(g.memory_max_bytes),
+                                                source.empty() ? "" : fmt::format(" ({})", source));
+}
+
+// PyTorch's CPU allocator events count tensors, not the process's memory.
+std::string_view HostMemoryLabel(const ResourceProfile& r) {
+  return r.host_memory_source == "rss" ? "host memory" : "CPU tensors";
 }
 
 std::string CpuSummary(const ResourceProfile& r) {
@@ -88,7 +96,7 @@ std::string ResourceHeadline(const TraceAnalysis& a, const TextOptions& o) {
   std::vector<std::string> parts;
   if (r.cpu_pct.samples > 0) parts.push_back("CPU " + Style(o, "1", CpuSummary(r)));
   if (!r.host_memory_source.empty())
-    parts.push_back("host memory " + Style(o, "1", Bytes(r.rss_max_bytes)));
+    parts.push_back(std::string(HostMemoryLabel(r)) + " " + Style(o, "1", Bytes(r.rss_max_bytes)));
   if (const GpuResources* g = PrimaryGpu(a)) {
     if (!g->utilization_source.empty())
       parts.push_back(fmt::format("GPU {} ", g->device) +
@@ -128,8 +136,8 @@ std::vector<std::string> ResourceSections(const TraceAnalysis& a, const TextOpti
       first = pad;
     }
     if (!r.host_memory_source.empty()) {
-      std::string mem = fmt::format("host memory max {} ({})", Bytes(r.rss_max_bytes),
-                                    r.host_memory_source == "rss" ? "RSS" : "CPU allocator");
+      std::string mem = fmt::format("{} max {} ({})", HostMemoryLabel(r), Bytes(r.rss_max_bytes),
+                                    r.host_memory_source == "rss" ? "RSS" : "PyTorch's allocator");
       if (r.read_bytes_per_s > 0 || r.write_bytes_per_s > 0)
         mem += fmt::format(" · read {} · write {}", Rate(r.read_bytes_per_s),
                            Rate(r.write_bytes_per_s));
@@ -156,9 +164,8 @@ std::vector<std::string> ResourceSections(const TraceAnalysis& a, const TextOpti
                                  Pct(g.utilization_pct.p90))
                    : fmt::format(" utilization {} (kernels)", Pct(g.utilization_pct.mean));
       if (!g.memory_source.empty())
-        gpu +=
-            fmt::format(" · memory {} ({})", GpuMemory(g),
-                        g.memory_source == "nvml" ? "NVML, all processes" : "allocator reserved");
+        gpu += " · memory " + GpuMemory(g, g.memory_source == "nvml" ? "NVML, all processes"
+                                                                     : "allocator reserved");
       out.push_back(first + gpu);
       first = pad;
     }

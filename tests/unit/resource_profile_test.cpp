@@ -346,3 +346,52 @@ TEST(Io, AStoreThatScalesWithParallelReadsIsNotSaturated) {
 
 }  // namespace
 }  // namespace teye::test
+
+namespace teye::test {
+namespace {
+
+// A GPU job whose training thread loads each batch inline for 30 ms of every 50 ms step, busy on
+// the CPU (100 % samples, reads of 0.5 ms), then launches an 18 ms kernel. Two CPUs.
+TEST(InputCauseRule, TheLoaderRecommendationFollowsTheCauseAndIsCappedByTheCores) {
+  CollectorTraceMaker m(/*cpus=*/2);
+  m.Device(80'000'000'000);
+  for (int k = 0; k <= 10; ++k) {
+    const double t = 50.0 * k;
+    m.Range("user_annotation", fmt::format("ProfilerStep#{}", k), kMain, t, 50);
+    m.Loader(kMain, t, 30);
+    for (int j = 0; j < 3; ++j)
+      m.Io("read", kMain, t + 1 + 9 * j, 0.5, 4096, "/data/img.jpg");
+    m.Raw(fmt::format(R"({{"ph":"X","cat":"cuda_runtime","name":"cudaLaunchKernel","pid":{},)"
+                      R"("tid":{},"ts":{},"dur":10,"args":{{"correlation":{}}}}})",
+                      kMain, kMain, (t + 31) * 1000, k + 1));
+    m.Raw(fmt::format(R"({{"ph":"X","cat":"kernel","name":"ampere_sgemm_128x64_tn","pid":0,)"
+                      R"("tid":7,"ts":{},"dur":18000,"args":{{"device":0,"stream":7,)"
+                      R"("correlation":{}}}}})",
+                      (t + 31.5) * 1000, k + 1));
+    for (int s = 1; s <= 5; ++s)
+      m.Counter("CPU Utilization (%)", kMain, t + 10 * s, 100);
+  }
+  const TraceAnalysis a = Analyze(m);
+  ASSERT_TRUE(a.bound.valid);
+  EXPECT_EQ(a.bound.run.cls, BoundClass::kInput);
+  EXPECT_EQ(a.input.cause, InputCause::kCpu) << a.input.reason;
+  // 50 ms of CPU per step on 2 cores: no step below 25 ms, reached with 2 workers.
+  EXPECT_EQ(a.input.fix.workers, 2);
+  EXPECT_NEAR(a.input.fix.predicted_step_ms, 25, 1e-6);
+  const Recommendation* workers = nullptr;
+  for (const Recommendation& r : a.recommendations)
+    if (r.id == "dataloader_workers") workers = &r;
+  ASSERT_NE(workers, nullptr);
+  // The replay cuts each 30 ms wait to 1 ms (about 29 ms saved); the cores allow 50 − 25 ms.
+  EXPECT_NEAR(workers->saving_ms, 25, 1e-6);
+  EXPECT_NE(workers->method.find("capped at 25.0 ms"), std::string::npos) << workers->method;
+  EXPECT_NE(workers->action.find("num_workers=2"), std::string::npos) << workers->action;
+  EXPECT_NE(workers->action.find("CPU-bound"), std::string::npos) << workers->action;
+  bool cause_in_evidence = false;
+  for (const std::string& e : workers->evidence)
+    cause_in_evidence |= e.starts_with("input cause cpu:");
+  EXPECT_TRUE(cause_in_evidence);
+}
+
+}  // namespace
+}  // namespace teye::test
