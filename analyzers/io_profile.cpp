@@ -1,6 +1,7 @@
 #include "teye/analyzers/io_profile.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <unordered_map>
@@ -28,40 +29,47 @@ struct ReadCall {
   int64_t bytes;
 };
 
-// Sweeps the read calls: time and bytes delivered with one read in flight and with several
-// (each call's bytes spread evenly over its duration).
-void MeasureConcurrency(std::vector<ReadCall> calls, IoProfile& out) {
-  struct Edge {
-    TimeNs t;
-    int delta;
-    size_t call;
-  };
-  std::vector<Edge> edges;
-  for (size_t i = 0; i < calls.size(); ++i) {
-    if (calls[i].end <= calls[i].start) continue;
-    edges.push_back({calls[i].start, +1, i});
-    edges.push_back({calls[i].end, -1, i});
+// Where a read's bytes came from, for measuring the store: sockets (`recv`, `recvfrom`) or files
+// (reads on a descriptor with a path). Reads on other descriptors (pipes between the DataLoader's
+// processes, descriptors opened elsewhere) say nothing about the store.
+enum class ReadSource : uint8_t { kSocket, kFile, kOther };
+ReadSource SourceOf(std::string_view call, StringId path) {
+  if (call == "recv" || call == "recvfrom") return ReadSource::kSocket;
+  return path != kEmptyString ? ReadSource::kFile : ReadSource::kOther;
+}
+
+// Compares reads that started while other reads were in flight with reads that started alone.
+// Classing each call by the moment it starts (not by its whole duration, which long calls fill
+// with overlaps whatever the store does) keeps both groups alike but for the concurrency.
+void MeasureConcurrency(const std::vector<ReadCall>& calls, IoProfile& out) {
+  std::vector<TimeNs> starts, ends;
+  for (const ReadCall& c : calls) {
+    starts.push_back(c.start);
+    ends.push_back(c.end);
   }
-  std::sort(edges.begin(), edges.end(), [](const Edge& a, const Edge& b) {
-    return a.t != b.t ? a.t < b.t : a.delta < b.delta;
-  });
-  double rate_in_flight = 0;  // bytes per ns of the calls in flight
-  int in_flight = 0;
-  double alone_ns = 0, alone_bytes = 0, shared_ns = 0, shared_bytes = 0;
-  for (size_t e = 0; e < edges.size(); ++e) {
-    if (e > 0 && in_flight > 0) {
-      const double dt = static_cast<double>(edges[e].t - edges[e - 1].t);
-      (in_flight == 1 ? alone_ns : shared_ns) += dt;
-      (in_flight == 1 ? alone_bytes : shared_bytes) += rate_in_flight * dt;
-    }
-    const ReadCall& c = calls[edges[e].call];
-    rate_in_flight +=
-        edges[e].delta * static_cast<double>(c.bytes) / static_cast<double>(c.end - c.start);
-    in_flight += edges[e].delta;
+  std::sort(starts.begin(), starts.end());
+  std::sort(ends.begin(), ends.end());
+  double alone_ns = 0, alone_bytes = 0, shared_ns = 0, shared_bytes = 0, concurrency_ns = 0;
+  for (const ReadCall& c : calls) {
+    if (c.end <= c.start) continue;
+    // Calls in flight at this one's start, itself included: started at or before it, not ended.
+    const auto started = std::upper_bound(starts.begin(), starts.end(), c.start) - starts.begin();
+    const auto ended = std::upper_bound(ends.begin(), ends.end(), c.start) - ends.begin();
+    const int in_flight = static_cast<int>(started - ended);
     out.max_concurrent_reads = std::max(out.max_concurrent_reads, in_flight);
+    const auto dur = static_cast<double>(c.end - c.start);
+    if (in_flight <= 1) {
+      alone_ns += dur;
+      alone_bytes += static_cast<double>(c.bytes);
+    } else {
+      shared_ns += dur;
+      shared_bytes += static_cast<double>(c.bytes);
+      concurrency_ns += in_flight * dur;
+    }
   }
   if (alone_ns > 0) out.single_read_mb_per_s = alone_bytes / alone_ns * 1e3;
-  if (shared_ns > 0) out.concurrent_read_mb_per_s = shared_bytes / shared_ns * 1e3;
+  if (shared_ns > 0)
+    out.concurrent_read_mb_per_s = shared_bytes / shared_ns * (concurrency_ns / shared_ns) * 1e3;
   out.store_saturated = shared_ns >= kMinConcurrentShare * (alone_ns + shared_ns) &&
                         out.single_read_mb_per_s > 0 &&
                         out.concurrent_read_mb_per_s < kScalingFactor * out.single_read_mb_per_s;
@@ -104,7 +112,8 @@ IoProfile ProfileIo(const Trace& trace, const StepsResult& steps, const RankProc
     std::unordered_map<StringId, IoPathStat> paths;
   };
   std::map<int64_t, Accumulator> by_pid;
-  std::vector<ReadCall> training_reads, worker_reads;
+  // Store reads of the loader by source: [0] the training process's, [1] the workers'.
+  std::array<std::array<std::vector<ReadCall>, 2>, 2> store_reads;
   for (size_t i = 0; i < h.size(); ++i) {
     if (h.kind[i] != HostSliceKind::kIo) continue;
     out.present = true;
@@ -121,8 +130,9 @@ IoProfile ProfileIo(const Trace& trace, const StepsResult& steps, const RankProc
       a.io.read_bytes += h.bytes[i];
       a.io.read_ns += dur;
       a.latencies_us.push_back(static_cast<double>(dur) / kNsPerUs);
-      (processes.IsWorker(pid) ? worker_reads : training_reads)
-          .push_back({h.start_ns[i], h.end_ns[i], h.bytes[i]});
+      if (const ReadSource source = SourceOf(name, h.detail[i]); source != ReadSource::kOther)
+        store_reads[processes.IsWorker(pid)][static_cast<size_t>(source)].push_back(
+            {h.start_ns[i], h.end_ns[i], h.bytes[i]});
     } else {
       ++a.io.open_calls;
       a.io.open_ns += dur;
@@ -170,8 +180,18 @@ IoProfile ProfileIo(const Trace& trace, const StepsResult& steps, const RankProc
     if (io.top_paths.size() > kTopIoPaths) io.top_paths.resize(kTopIoPaths);
     out.processes.push_back(std::move(io));
   }
-  MeasureConcurrency(worker_reads.empty() ? std::move(training_reads) : std::move(worker_reads),
-                     out);
+  // The store: the source the loader (the workers when they read at all) spent most time on.
+  const auto& loader_reads =
+      store_reads[1][0].empty() && store_reads[1][1].empty() ? store_reads[0] : store_reads[1];
+  auto time_of = [](const std::vector<ReadCall>& calls) {
+    TimeNs t = 0;
+    for (const ReadCall& c : calls)
+      t += c.end - c.start;
+    return t;
+  };
+  MeasureConcurrency(
+      time_of(loader_reads[0]) >= time_of(loader_reads[1]) ? loader_reads[0] : loader_reads[1],
+      out);
   return out;
 }
 

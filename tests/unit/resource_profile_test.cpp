@@ -159,6 +159,37 @@ TEST(InputCause, WorkersWaitingInReadsAreStorageBound) {
   EXPECT_EQ(a.io.max_concurrent_reads, 2);
 }
 
+// Two workers read 4 MB chunks of a file for 44 ms of every 50 ms step, mostly side by side: alone
+// a read takes 4 ms, two at once take 8 ms each — the store gives 1000 MB/s however many read.
+TEST(InputCause, AStoreAtItsBandwidthLimitsTheFix) {
+  CollectorTraceMaker m(8);
+  for (int k = 0; k <= 10; ++k) {
+    const double t = 50.0 * k;
+    m.Loader(kMain, t, k == 10 ? 1 : 20, /*workers=*/true);
+    OptimizerStep(m, kMain, k);
+    m.Io("read", 201, t, 4, 4'000'000, "/data/shard.bin");
+    for (int j = 0; j < 5; ++j)
+      for (int64_t w : {201, 202})
+        m.Io("read", w, t + 4 + 8 * j, 8, 4'000'000, "/data/shard.bin");
+    m.Io("read", 202, t + 44, 4, 4'000'000, "/data/shard.bin");
+  }
+  for (int64_t w : {201, 202})
+    for (int s = 1; s <= 55; ++s)
+      m.Counter("CPU Utilization (%)", w, 10.0 * s, 5);
+  const TraceAnalysis a = Analyze(m);
+  EXPECT_TRUE(a.io.store_saturated);
+  EXPECT_NEAR(a.io.single_read_mb_per_s, 1000, 1e-6);
+  EXPECT_NEAR(a.io.concurrent_read_mb_per_s, 1000, 1e-6);
+  const InputDiagnosis& in = a.input;
+  EXPECT_EQ(in.cause, InputCause::kStorage) << in.reason;
+  // 12 reads of 4 MB per step at 1000 MB/s: no step below 48 ms, whatever the workers (the
+  // training loop alone would need 50 − 201/11 + 1 ms).
+  EXPECT_NEAR(in.read_bytes_per_step, 48e6, 1e-3);
+  EXPECT_EQ(in.fix.workers, 2);
+  EXPECT_NEAR(in.fix.predicted_step_ms, 48, 1e-6);
+  EXPECT_EQ(in.fix.limit, "store");
+}
+
 TEST(InputCause, BusyComputingWorkersAreCpuBound) {
   const TraceAnalysis a = Analyze(WorkerLoader(1, 95));
   EXPECT_EQ(a.input.cause, InputCause::kCpu) << a.input.reason;
@@ -315,16 +346,17 @@ TEST(Io, PerProcessCallsLatencyPathsAndWaitShare) {
   EXPECT_EQ(p.top_paths[0].bytes, 11 * 8000);
 }
 
-// Two workers read at once. Each read moves 4 MB; alone it takes 4 ms (1000 MB/s).
+// Two workers read a file at once. Each read moves 4 MB; alone it takes 4 ms (1000 MB/s).
 CollectorTraceMaker ParallelReads(double parallel_read_ms) {
   CollectorTraceMaker m;
   for (int k = 0; k <= 10; ++k) {
     const double t = 50.0 * k;
     m.Loader(kMain, t, 20, /*workers=*/true);
     OptimizerStep(m, kMain, k);
-    m.Io("read", 201, t + 1, 4, 4'000'000);  // alone
-    m.Io("read", 201, t + 10, parallel_read_ms, 4'000'000);
-    m.Io("read", 202, t + 10, parallel_read_ms, 4'000'000);
+    m.Io("read", 201, t + 1, 4, 4'000'000, "/data/shard.bin");  // alone
+    m.Io("read", 201, t + 10, parallel_read_ms, 4'000'000, "/data/shard.bin");
+    m.Io("read", 202, t + 10, parallel_read_ms, 4'000'000, "/data/shard.bin");
+    m.Io("read", 202, t + 30, 1, 10);  // a pipe between processes: not the store
   }
   return m;
 }

@@ -52,10 +52,11 @@ struct IoProfile {
   std::vector<ProcessIo> processes;  // processes with I/O in the steps, training process first
   // Reads of the loader's processes in flight at once (the workers', or the training process's).
   int max_concurrent_reads = 0;
-  // The store's delivered rate with ≥ 2 reads in flight, and with one: when the first is not
-  // clearly above the second the store is taken as saturated and the first as its bandwidth.
-  double concurrent_read_mb_per_s = 0;
+  // The rate of reads that started alone, and the total rate reads delivered when they started
+  // with others in flight (their rate × their mean concurrency): when the second is not clearly
+  // above the first the store is taken as saturated and the second as its bandwidth.
   double single_read_mb_per_s = 0;
+  double concurrent_read_mb_per_s = 0;
   bool store_saturated = false;
 };
 
