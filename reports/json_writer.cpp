@@ -1,9 +1,9 @@
 #include "teye/reports/json_writer.h"
 
+#include "cross_rank_writer.h"
 #include "json_diagnosis.h"
 #include "json_numbers.h"
-
-#include "cross_rank_writer.h"
+#include "json_resources.h"
 
 namespace teye {
 namespace {
@@ -221,6 +221,7 @@ Json RankJson(const TraceAnalysis& a) {
   AddKernels(a, j);
   j["memcpy"] = MemcpyJson(a);
   j["temporal"] = TemporalJson(a);
+  AddResources(a, j);
   j["notes"] = a.notes;
   return j;
 }

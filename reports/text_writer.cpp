@@ -8,6 +8,7 @@
 #include "teye/reports/format.h"
 
 #include "cross_rank_writer.h"
+#include "text_resources.h"
 
 namespace teye {
 namespace {
@@ -360,10 +361,18 @@ void ReadNotes(Out& out, const TraceAnalysis& a) {
 std::string WriteTextReport(const Report& report, const TextOptions& options) {
   Out out(options);
   for (const TraceAnalysis& a : report.ranks) {
+    if (std::string headline = ResourceHeadline(a, options); !headline.empty()) out.Line(headline);
     Header(out, a, report);
     Steps(out, a);
+    for (const std::string& line : ResourceSections(a, options, kLabelWidth))
+      out.Line(line);
+    if (!a.has_gpu_activity)
+      for (const std::string& line : InputSection(a, options, kLabelWidth))
+        out.Line(line);
     if (a.has_gpu_activity) {
       Verdict(out, a);
+      for (const std::string& line : InputSection(a, options, kLabelWidth))
+        out.Line(line);
       Breakdown(out, a);
       Stalls(out, a);
       Kernels(out, a);

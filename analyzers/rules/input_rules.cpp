@@ -86,6 +86,7 @@ std::vector<Recommendation> DataLoaderWorkers(const RuleContext& c) {
       "did not wait";
   r.confidence = Confidence::kHigh;
   r.relieves = BoundClass::kInput;
+  FollowInputCause(c, r);
   if (!WorthReporting(r.saving_ms, c.mean_step_ms)) return {};
   return {c.Finish(std::move(r))};
 }
