@@ -38,7 +38,7 @@ test-asan: setup
 	  cmake -S . -B $(BUILD_DIR)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	    -DTEYE_SANITIZE=address,undefined -DTEYE_BUILD_BENCH=OFF -DTEYE_WITH_CUPTI=OFF; \
 	fi
-	cmake --build $(BUILD_DIR)-asan -j $(JOBS) --target teye teye_reader_tests teye_badinput_tests
+	cmake --build $(BUILD_DIR)-asan -j $(JOBS) --target teye teye_reader_tests teye_badinput_tests teye_nsys_reader_tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ctest --test-dir $(BUILD_DIR)-asan --output-on-failure -j $(JOBS) -L 'reader|badinput'
 

@@ -24,6 +24,7 @@ void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
   const ReplayResult baseline = Replay(graph, {});
   RuleContext context{trace,    a.steps, device,   *timeline, classes, a.kernels,
                       a.memcpy, a.comm,  a.stalls, a.memory,  graph,   baseline};
+  context.input = &a.input;
   context.mean_step_ms = static_cast<double>(device.total_duration) / kNsPerMs /
                          static_cast<double>(device.steps.size());
   context.complete_steps = static_cast<int>(device.steps.size());
@@ -161,6 +162,11 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
   a.bound = ClassifyRun(
       a.breakdown, RooflineEvidenceShare(trace, classes, windows, a.primary_device, memory_bound));
   a.memory = MeasureMemoryHeadroom(trace);
+  const RankProcesses processes = FindRankProcesses(trace, a.steps);
+  a.resources = ProfileResources(trace, a.steps, processes, a.primary_device, a.gpu_utilization);
+  a.io = ProfileIo(trace, a.steps, processes);
+  a.input =
+      DiagnoseInput({trace, a.steps, processes, a.io, a.resources, a.bound, a.breakdown.Primary()});
   if (const DeviceBreakdown* p = a.breakdown.Primary(); p && !p->steps.empty()) {
     a.stalls = FindPeriodicStalls(*p, a.steps);
     if (options.recommend) Diagnose(trace, timelines, classes, *p, a);

@@ -11,7 +11,7 @@ namespace {
 
 constexpr TimeNs kGraphNodeGap = 1 * kNsPerUs;    // CUDA graph nodes start about 1 µs apart
 constexpr TimeNs kDispatchGap = 100 * kNsPerUs;   // host gaps this short between launches are
-                                                  // framework dispatch, which graphs remove
+                                                  // framework dispatch
 constexpr TimeNs kWaitTolerance = 10 * kNsPerUs;  // "started when that op ended"
 constexpr TimeNs kUnblocked = 50 * kNsPerUs;      // an op this soon after its launch found the
                                                   // queue empty: its launch did not block
@@ -280,8 +280,9 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
     items.push_back({graph.ops[i].start, 0, static_cast<int>(i)});
   for (size_t e = 0; e < n_host; ++e) {
     const ReplayHostEvent& ev = graph.host[e];
+    // A blocking launch goes just before its copy, so that the copy sees when it was issued.
     items.push_back(
-        {ev.blocking ? graph.ops[ev.ops.front()].start : ev.end, 1, static_cast<int>(e)});
+        {ev.blocking ? graph.ops[ev.ops.front()].start - 1 : ev.end, 1, static_cast<int>(e)});
   }
   std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     return a.key < b.key || (a.key == b.key && a.kind < b.kind);
@@ -384,6 +385,31 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
     if (!change.host_gap_scale.empty())
       gap = static_cast<TimeNs>(static_cast<double>(gap) * change.host_gap_scale[item.index]);
     const TimeNs base = t.any ? t.last_end : ev.start;
+    TimeNs woken_at = INT64_MIN;
+    // A thread that resumes after a pause while another launching thread worked was waiting for
+    // it (the training thread inside backward() while the autograd thread launches, or that
+    // thread waiting for the next backward): it resumes as much earlier or later as that thread
+    // ran, plus what it did after that thread's last call.
+    if (t.any && gap > kDispatchGap) {
+      const ThreadState* waker = nullptr;
+      for (const auto& [other, u] : threads) {
+        if (other == ev.thread || !u.any || u.last_orig_end > ev.start ||
+            u.last_orig_end <= t.last_orig_end)
+          continue;
+        if (!waker || u.last_orig_end > waker->last_orig_end) waker = &u;
+      }
+      if (waker) {
+        // A waker still held by a blocking copy is free when the copy ends, plus the rest of
+        // its call as measured.
+        TimeNs free_at = waker->last_end;
+        if (waker->pending_op >= 0) {
+          const TimeNs tail =
+              std::max<TimeNs>(0, waker->last_orig_end - graph.ops[waker->pending_op].end);
+          free_at = std::max(free_at, op_end[waker->pending_op] + tail);
+        }
+        woken_at = free_at + (ev.start - waker->last_orig_end);
+      }
+    }
     const bool is_launch = ev.kind == ReplayHostEvent::Kind::kLaunch;
     bool all_removed = is_launch;
     for (int o : ev.ops)
@@ -392,10 +418,14 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
     // CUDA graph, disappears with it.
     const bool sync_removed = ev.kind == ReplayHostEvent::Kind::kSync &&
                               !change.sync_removed.empty() && change.sync_removed[item.index];
-    if (is_launch && gap <= kDispatchGap && (all_removed || (change.graph_launch && t.prev_launch)))
-      gap = 0;
+    // A captured step replays its kernels without running the framework code between their
+    // launches at all, however long it took (Python, autograd, the optimizer's loop).
+    const bool captured = is_launch && change.graph_launch && t.prev_launch;
+    if (captured) woken_at = INT64_MIN;
+    if (is_launch && (captured || (gap <= kDispatchGap && all_removed))) gap = 0;
     if (sync_removed && gap <= kDispatchGap) gap = 0;  // the call and its dispatch go too
-    const TimeNs start = base + std::max<TimeNs>(0, gap);
+    const TimeNs start =
+        woken_at != INT64_MIN ? std::max(base, woken_at) : base + std::max<TimeNs>(0, gap);
     TimeNs end = start;
     switch (ev.kind) {
       case ReplayHostEvent::Kind::kLaunch: {

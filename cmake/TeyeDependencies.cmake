@@ -4,6 +4,8 @@ find_package(fmt REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(ZLIB REQUIRED)
+# Nsight Systems exports are SQLite databases (libsqlite3-dev).
+find_package(SQLite3 REQUIRED)
 find_package(Threads REQUIRED)
 
 # RE2: linear-time regular expressions for names from untrusted traces (std::regex recurses per

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -47,6 +48,8 @@ ProcessIdentity ProcessIdentity::Current() {
   ProcessIdentity id;
   id.pid = raw::GetPid();
   id.ppid = static_cast<int>(::getppid());
+  cpu_set_t allowed;
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) == 0) id.cpus = CPU_COUNT(&allowed);
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) == 0) id.host = host;
   if (id.host.empty()) id.host = "localhost";

@@ -37,6 +37,7 @@ struct ProcessIdentity {
   std::string host;
   std::string command;  // command line, space-joined, truncated
   std::string exe;      // short name (comm)
+  int cpus = 0;         // CPUs the process may run on (sched_getaffinity), 0 unknown
   static ProcessIdentity Current();
 };
 

@@ -111,6 +111,7 @@ enum class CounterId : uint16_t {
   kGpuMemoryUsed,         // bytes (NVML), per device
   kGpuSmClock,            // MHz (NVML), per device
   kGpuMemoryUtilization,  // % of time the memory controller was busy (NVML)
+  kRunQueueWait,          // % of the interval the main thread was runnable but not running
 };
 
 struct CounterRecord {

@@ -117,6 +117,8 @@ CounterInfo CounterName(CounterId id) {
       return {"SM Clock (MHz)", true};
     case CounterId::kGpuMemoryUtilization:
       return {"GPU Memory Busy (%)", true};
+    case CounterId::kRunQueueWait:
+      return {"Run Queue Wait (%)", false};
   }
   return {"Counter", false};
 }
@@ -998,6 +1000,10 @@ bool TraceWriter::Finish(const Footer& f, std::string* final_path) {
   }
   tail.Lit(",\"host\":");
   tail.String(id_.host);
+  if (id_.cpus > 0) {
+    tail.Lit(",\"cpus\":");
+    tail.I64(id_.cpus);
+  }
   tail.Lit(",\"command\":");
   tail.String(id_.command);
   tail.Lit(",\"complete\":true,\"end_reason\":");

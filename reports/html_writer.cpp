@@ -9,6 +9,7 @@
 
 #include "html_charts.h"
 #include "html_escape.h"
+#include "html_resources.h"
 #include "html_roofline.h"
 
 namespace teye {
@@ -49,6 +50,8 @@ svg text{font:11px system-ui,sans-serif;fill:var(--fg)}
 .b9{fill:#eceff1;background:#eceff1}
 td .legend{margin:0}
 .lane{fill:#f6f7f9}.axis{stroke:#c5cad3;stroke-width:1}
+.charts{display:flex;flex-wrap:wrap;gap:8px 18px}figure.res{margin:0;width:360px}
+figure.res figcaption{font-size:12px}
 @media print{body{max-width:none;padding:0}h2{break-after:avoid}section,table,svg{break-inside:avoid}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 )";
@@ -257,6 +260,7 @@ void Rank(std::string& o, const TraceAnalysis& a) {
   o += "<p class=\"mute\">" + HtmlEscape(facts) + "</p>\n";
   Headline(o, a);
   Recommendations(o, a);
+  HtmlResources(o, a);
   HtmlTimeline(o, a.timeline);
   HtmlBreakdownBars(o, a);
   IdleGaps(o, a);

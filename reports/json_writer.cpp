@@ -4,6 +4,7 @@
 #include "json_diagnosis.h"
 #include "json_microarch.h"
 #include "json_numbers.h"
+#include "json_resources.h"
 
 namespace teye {
 namespace {
@@ -222,6 +223,7 @@ Json RankJson(const TraceAnalysis& a) {
   AddMicroArch(a, j);
   j["memcpy"] = MemcpyJson(a);
   j["temporal"] = TemporalJson(a);
+  AddResources(a, j);
   j["notes"] = a.notes;
   return j;
 }

@@ -9,6 +9,7 @@
 
 #include "cross_rank_writer.h"
 #include "text_microarch.h"
+#include "text_resources.h"
 
 namespace teye {
 namespace {
@@ -84,6 +85,7 @@ void Header(Out& out, const TraceAnalysis& a, const Report& report) {
   if (a.vendor != GpuVendor::kUnknown) facts.push_back(std::string(ToString(a.vendor)) + " GPU");
   facts.push_back(a.producer == "pytorch-profiler" ? "PyTorch profiler trace"
                   : a.producer == "teye-collector" ? "teye collector trace"
+                  : a.producer == "nsight-systems" ? "Nsight Systems export"
                                                    : "Chrome trace");
   facts.push_back(WithCommas(a.read.events_kept) + " events");
   std::string line;
@@ -361,10 +363,18 @@ void ReadNotes(Out& out, const TraceAnalysis& a) {
 std::string WriteTextReport(const Report& report, const TextOptions& options) {
   Out out(options);
   for (const TraceAnalysis& a : report.ranks) {
+    if (std::string headline = ResourceHeadline(a, options); !headline.empty()) out.Line(headline);
     Header(out, a, report);
     Steps(out, a);
+    for (const std::string& line : ResourceSections(a, options, kLabelWidth))
+      out.Line(line);
+    if (!a.has_gpu_activity)
+      for (const std::string& line : InputSection(a, options, kLabelWidth))
+        out.Line(line);
     if (a.has_gpu_activity) {
       Verdict(out, a);
+      for (const std::string& line : InputSection(a, options, kLabelWidth))
+        out.Line(line);
       Breakdown(out, a);
       Stalls(out, a);
       Kernels(out, a);

@@ -27,6 +27,31 @@ double PinnedGbps(const RuleContext& c, bool* measured = nullptr) {
   return 12;
 }
 
+// The nearest framework op (`cpu_op`) enclosing a host slice, or kNoRow.
+RowIndex EnclosingOp(const HostSliceTable& h, RowIndex r) {
+  for (RowIndex p = h.parent[r]; p != kNoRow; p = h.parent[p])
+    if (h.kind[p] == HostSliceKind::kCpuOp) return p;
+  return kNoRow;
+}
+
+// The stream synchronization a blocking copy brings with it: PyTorch's `.to(device)` of a
+// pageable tensor is cudaMemcpyAsync followed by cudaStreamSynchronize inside the same aten op;
+// `non_blocking=True` drops both waits. Without framework ops in the trace, a sync the same
+// thread calls right after the copy (within 100 µs) is taken to be the copy's.
+int SyncOfCopy(const RuleContext& c, size_t copy_event) {
+  const HostSliceTable& h = c.trace.host_slices();
+  const ReplayHostEvent& copy = c.graph.host[copy_event];
+  for (size_t e = copy_event + 1; e < c.graph.host.size(); ++e) {
+    const ReplayHostEvent& next = c.graph.host[e];
+    if (next.thread != copy.thread || next.kind == ReplayHostEvent::Kind::kMarker) continue;
+    if (next.kind != ReplayHostEvent::Kind::kSync) return -1;
+    const RowIndex op = EnclosingOp(h, copy.slice);
+    if (op != kNoRow) return EnclosingOp(h, next.slice) == op ? static_cast<int>(e) : -1;
+    return next.start - copy.end <= 100 * kNsPerUs ? static_cast<int>(e) : -1;
+  }
+  return -1;
+}
+
 }  // namespace
 
 std::vector<Recommendation> DataLoaderWorkers(const RuleContext& c) {
@@ -61,6 +86,7 @@ std::vector<Recommendation> DataLoaderWorkers(const RuleContext& c) {
       "did not wait";
   r.confidence = Confidence::kHigh;
   r.relieves = BoundClass::kInput;
+  FollowInputCause(c, r);
   if (!WorthReporting(r.saving_ms, c.mean_step_ms)) return {};
   return {c.Finish(std::move(r))};
 }
@@ -71,7 +97,9 @@ std::vector<Recommendation> PinMemory(const RuleContext& c) {
   double ms = 0, pageable_gbps = 0;
   ReplayChange change;
   change.async_copy.assign(c.graph.host.size(), 0);
+  change.sync_removed.assign(c.graph.host.size(), 0);
   change.duration_scale.assign(c.graph.ops.size(), 1.0);
+  int copy_syncs = 0;
   bool measured = false;
   const double pinned = PinnedGbps(c, &measured);
   for (size_t e = 0; e < c.graph.host.size(); ++e) {
@@ -80,6 +108,10 @@ std::vector<Recommendation> PinMemory(const RuleContext& c) {
     const ReplayOp& op = c.graph.ops[ev.ops.front()];
     if (!PageableHtoD(g, op.row)) continue;
     change.async_copy[e] = 1;
+    if (const int sync = SyncOfCopy(c, e); sync >= 0) {
+      change.sync_removed[static_cast<size_t>(sync)] = 1;
+      ++copy_syncs;
+    }
     const double gbps =
         op.duration() > 0 ? static_cast<double>(g.bytes[op.row]) / op.duration() : 0;
     if (gbps > 0 && gbps < pinned) change.duration_scale[ev.ops.front()] = gbps / pinned;
@@ -101,11 +133,17 @@ std::vector<Recommendation> PinMemory(const RuleContext& c) {
       "{:.0f} host-to-device copies per step from pageable memory ({:.1f} MB, {} per step) at "
       "{:.1f} GB/s; pageable copies block the host until they finish",
       count / steps, static_cast<double>(bytes) / steps / 1e6, Ms(ms / steps), pageable_gbps));
+  if (copy_syncs > 0)
+    r.evidence.push_back(fmt::format(
+        "{:.0f} stream synchronizations per step come with those copies (a blocking .to(device) "
+        "waits for everything queued before it)",
+        copy_syncs / steps));
   r.saving_ms = c.SavingMs(change);
   r.method = fmt::format(
-      "replayed with those copies not blocking the host and running at {:.0f} GB/s (pinned "
+      "replayed with those copies not blocking the host{} and running at {:.0f} GB/s (pinned "
       "host-to-device bandwidth {})",
-      pinned, measured ? "measured in this trace" : "typical of this device generation's bus");
+      copy_syncs > 0 ? " (nor the stream synchronization each brings)" : "", pinned,
+      measured ? "measured in this trace" : "typical of this device generation's bus");
   r.confidence = Confidence::kHigh;
   r.relieves = BoundClass::kInput;
   if (!WorthReporting(r.saving_ms, c.mean_step_ms)) return {};

@@ -11,6 +11,8 @@ namespace teye::rules {
 std::vector<Recommendation> DataLoaderWorkers(const RuleContext& c);
 std::vector<Recommendation> PinMemory(const RuleContext& c);
 std::vector<Recommendation> OverlapInputCopies(const RuleContext& c);
+// input_cause_rule.cpp: shapes DataLoaderWorkers' recommendation by the input's cause.
+void FollowInputCause(const RuleContext& c, Recommendation& r);
 // sync_rule.cpp
 std::vector<Recommendation> RemoveSyncs(const RuleContext& c);
 // precision_rule.cpp

@@ -37,7 +37,8 @@ struct AnalyzeOptions {
   bool summary_only = false;
 };
 
-// Directories stand for the trace files directly inside them (*.json, *.json.gz), by name.
+// Directories stand for the trace files directly inside them (*.json, *.json.gz, and Nsight
+// Systems exports *.sqlite), by name.
 Result<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& inputs) {
   namespace fs = std::filesystem;
   std::vector<std::string> out;
@@ -50,12 +51,14 @@ Result<std::vector<std::string>> ExpandInputs(const std::vector<std::string>& in
     std::vector<std::string> found;
     for (const auto& entry : fs::directory_iterator(in, ec)) {
       const std::string name = entry.path().filename().string();
-      if (entry.is_regular_file(ec) && (name.ends_with(".json") || name.ends_with(".json.gz")) &&
+      if (entry.is_regular_file(ec) &&
+          (name.ends_with(".json") || name.ends_with(".json.gz") || name.ends_with(".sqlite")) &&
           !name.ends_with(".summary.json"))
         found.push_back(entry.path().string());
     }
     if (ec) return Error{"cannot list the directory: " + ec.message(), in};
-    if (found.empty()) return Error{"no trace files (*.json, *.json.gz) in the directory", in};
+    if (found.empty())
+      return Error{"no trace files (*.json, *.json.gz, *.sqlite) in the directory", in};
     std::sort(found.begin(), found.end());
     out.insert(out.end(), found.begin(), found.end());
   }
@@ -146,8 +149,8 @@ VerbRegistration SetupAnalyze(CLI::App& app) {
       "analyze",
       "Analyse traces: steps, GPU utilization, where time goes, top kernels, stragglers");
   cmd->add_option("traces", options->inputs,
-                  "Trace files (.json or .json.gz; '-' for stdin) or directories of them, one "
-                  "per rank")
+                  "Trace files (.json or .json.gz, Nsight Systems .sqlite exports; '-' for "
+                  "stdin) or directories of them, one per rank")
       ->required();
   cmd->add_option("--format,-f", options->format, "Report format")
       ->check(CLI::IsMember({"text", "json", "markdown", "html"}));

@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <thread>
 
 #include "teye/analyzers/cross_rank.h"
@@ -20,6 +21,9 @@ namespace {
 // and thread stacks whatever the size (a 9 MB rank peaks at 36 MB).
 constexpr double kMemoryPerPlainByte = 0.7;
 constexpr double kMemoryPerInflatedByte = 1.3;
+// An Nsight Systems SQLite export holds ~11 k events per MB (a JSON trace ~4.6 k): `teye
+// analyze` of a 1 GB export peaked at 1.5x its size (docs/performance.md).
+constexpr double kMemoryPerSqliteByte = 1.6;
 constexpr int64_t kMemoryPerRank = 32 << 20;
 
 }  // namespace
@@ -55,9 +59,11 @@ int64_t EstimateRankMemory(const std::string& path) {
   if (!f) return kMemoryPerRank;
   const int64_t size = f.tellg();
   int64_t inflated = 0;
-  unsigned char magic[2] = {0, 0};
+  unsigned char magic[15] = {0};
   f.seekg(0);
-  f.read(reinterpret_cast<char*>(magic), 2);
+  f.read(reinterpret_cast<char*>(magic), sizeof magic);
+  if (std::string_view(reinterpret_cast<const char*>(magic), sizeof magic) == "SQLite format 3")
+    return static_cast<int64_t>(static_cast<double>(size) * kMemoryPerSqliteByte) + kMemoryPerRank;
   if (size > 18 && magic[0] == 0x1f && magic[1] == 0x8b) {
     // ISIZE: the inflated size modulo 2^32; traces compress 5-20x, so add 4 GiB wraps until the
     // ratio is plausible.
@@ -81,7 +87,8 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
   const unsigned workers =
       std::max(1u, std::min<unsigned>(total_threads, static_cast<unsigned>(paths.size())));
 
-  std::vector<std::optional<Result<RankOutcome>>> results(paths.size());
+  // One entry per path; a path may hold several ranks (an Nsight Systems export of a job).
+  std::vector<std::optional<Result<std::vector<RankOutcome>>>> results(paths.size());
   std::mutex mu;
   std::condition_variable cv;
   size_t next = 0;
@@ -111,19 +118,23 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
       }
       ReadOptions read = options.read;
       read.threads = std::max(1u, total_threads / static_cast<unsigned>(share));
-      Result<RankOutcome> outcome = [&]() -> Result<RankOutcome> {
-        auto trace = ReadTraceFile(paths[i], read);
-        if (!trace.ok()) return trace.error();
-        auto analysis = AnalyzeTrace(trace.value(), options.analysis);
-        if (!analysis.ok()) {
-          Error e = analysis.error();
-          if (e.file.empty()) e.file = paths[i];
-          return e;
+      Result<std::vector<RankOutcome>> outcome = [&]() -> Result<std::vector<RankOutcome>> {
+        auto traces = ReadTraceFileRanks(paths[i], read);
+        if (!traces.ok()) return traces.error();
+        std::vector<RankOutcome> ranks;
+        for (Trace& trace : traces.value()) {
+          auto analysis = AnalyzeTrace(trace, options.analysis);
+          if (!analysis.ok()) {
+            Error e = analysis.error();
+            if (e.file.empty()) e.file = paths[i];
+            return e;
+          }
+          RankOutcome o;
+          o.summary = SummarizeRank(trace, analysis.value(), options.analysis.classifier);
+          o.analysis = std::move(analysis.value());
+          ranks.push_back(std::move(o));
         }
-        RankOutcome o;
-        o.summary = SummarizeRank(trace.value(), analysis.value(), options.analysis.classifier);
-        o.analysis = std::move(analysis.value());
-        return o;
+        return ranks;
       }();
       // The trace is gone: give its pages back to the system before the next rank is admitted,
       // or freed arenas would keep them and RSS would grow with every rank.
@@ -156,7 +167,8 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
   }
   for (auto& r : results) {
     if (!r) return Error{"internal: a rank was not analysed"};
-    out.push_back(std::move(r->value()));
+    for (RankOutcome& o : r->value())
+      out.push_back(std::move(o));
   }
   return out;
 }

@@ -24,17 +24,21 @@ Result<RunSummary> LoadRun(const std::string& path, const RunLoadOptions& option
   }
   ReadOptions read;
   read.threads = options.threads;
-  auto trace = ReadTraceFile(path, read);
-  if (!trace.ok()) return trace.error();
+  // A file may hold several ranks (an Nsight Systems export of a job): the first is judged, as
+  // for a saved report of several ranks.
+  auto traces = ReadTraceFileRanks(path, read);
+  if (!traces.ok()) return traces.error();
   AnalysisOptions analysis;
   analysis.steps.step_regex = options.step_regex;
-  auto result = AnalyzeTrace(trace.value(), analysis);
+  auto result = AnalyzeTrace(traces.value().front(), analysis);
   if (!result.ok()) {
     Error e = result.error();
     if (e.file.empty()) e.file = path;
     return e;
   }
-  return SummarizeRun(result.value());
+  RunSummary summary = SummarizeRun(result.value());
+  summary.rank_count = static_cast<int>(traces.value().size());
+  return summary;
 }
 
 }  // namespace teye::cli

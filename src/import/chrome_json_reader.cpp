@@ -382,6 +382,7 @@ void HandleTopLevel(std::string_view key, std::string_view value, TraceBuilder& 
     if (!j || !j->is_object()) return warn("expected an object");
     info.producer = "teye-collector";
     info.teye_version = JsonString(*j, "version");
+    info.host_cpus = static_cast<int>(std::max<int64_t>(0, JsonInt(*j, "cpus", 0)));
     int rank = static_cast<int>(JsonInt(*j, "rank", -1));
     if (rank >= 0) {
       DistributedInfo dist;

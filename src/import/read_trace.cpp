@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "input_buffer.h"
+#include "nsys_sqlite/nsys_reader.h"
 #include "trace_reader_registry.h"
 
 namespace teye {
@@ -26,21 +27,37 @@ std::optional<Error> CheckCpu(const std::string& name) {
   return std::nullopt;
 }
 
+Result<Trace> FirstRank(Result<TraceSet> set) {
+  if (!set.ok()) return set.error();
+  return std::move(set.value().front());
+}
+
 }  // namespace
 
-Result<Trace> ReadTraceFile(const std::string& path, const ReadOptions& options) {
+Result<TraceSet> ReadTraceFileRanks(const std::string& path, const ReadOptions& options) {
+  // An SQLite export is read in place by SQLite, not loaded whole like a JSON trace.
+  if (path != "-" && import::IsSqliteFile(path)) return import::ReadNsysSqliteFile(path, options);
   if (auto cpu = CheckCpu(path)) return *cpu;
   auto input = import::LoadInputFile(path);
   if (!input.ok()) return input.error();
   return import::ReadWithRegistry(input.value(), path, options);
 }
 
-Result<Trace> ReadTraceBytes(std::string_view name, std::string_view bytes,
-                             const ReadOptions& options) {
+Result<TraceSet> ReadTraceBytesRanks(std::string_view name, std::string_view bytes,
+                                     const ReadOptions& options) {
   if (auto cpu = CheckCpu(std::string(name))) return *cpu;
   auto input = import::LoadInputBytes(name, bytes);
   if (!input.ok()) return input.error();
   return import::ReadWithRegistry(input.value(), std::string(name), options);
+}
+
+Result<Trace> ReadTraceFile(const std::string& path, const ReadOptions& options) {
+  return FirstRank(ReadTraceFileRanks(path, options));
+}
+
+Result<Trace> ReadTraceBytes(std::string_view name, std::string_view bytes,
+                             const ReadOptions& options) {
+  return FirstRank(ReadTraceBytesRanks(name, bytes, options));
 }
 
 }  // namespace teye

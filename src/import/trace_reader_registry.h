@@ -15,14 +15,15 @@ struct TraceReaderEntry {
   std::string_view name;
   // True when the (decompressed) bytes look like this format.
   bool (*sniff)(std::string_view head);
-  // nullptr for formats teye recognises but cannot read yet; `hint` says what to do.
-  Result<Trace> (*read)(const InputBuffer& input, const std::string& name,
-                        const ReadOptions& options);
+  // Every rank the input holds; nullptr for formats teye recognises but cannot read yet
+  // (`hint` says what to do).
+  Result<TraceSet> (*read)(const InputBuffer& input, const std::string& name,
+                           const ReadOptions& options);
   std::string_view hint;
 };
 
 // Reads `input` with the first reader whose sniff accepts it.
-Result<Trace> ReadWithRegistry(const InputBuffer& input, const std::string& name,
-                               const ReadOptions& options);
+Result<TraceSet> ReadWithRegistry(const InputBuffer& input, const std::string& name,
+                                  const ReadOptions& options);
 
 }  // namespace teye::import

@@ -162,5 +162,119 @@ TEST(Replay, CrossStreamWaitsMoveWithTheWorkTheyWaitFor) {
   EXPECT_NEAR((base.device_bound_ns - faster.device_bound_ns) / kUs, 400, 2);
 }
 
+// A graph built event by event, in time order, on several host threads.
+class FreeGraph {
+ public:
+  FreeGraph() {
+    g_.device = 0;
+    g_.launch_latency = 3 * kUs;
+    g_.launch_cost = 5 * kUs;
+    g_.sync_cost = 5 * kUs;
+  }
+  void Marker(TimeNs t) {
+    const int e = Host(ReplayHostEvent::Kind::kMarker, 0, t, t);
+    if (g_.step_start_event.size() < g_.steps.size() + 1 && pending_step_) {
+      g_.steps.push_back(static_cast<int>(g_.steps.size()));
+      g_.step_start_event.push_back(e);
+    } else {
+      g_.end_event = e;
+    }
+  }
+  // A launch on `thread` from `start` to `end` µs whose op runs on stream 7 from `op_start` for
+  // `op_us`; `blocking` for a copy that holds the host until it ends.
+  int Launch(ThreadIndex thread, TimeNs start, TimeNs end, TimeNs op_start, TimeNs op_us,
+             bool blocking = false) {
+    const int e = Host(ReplayHostEvent::Kind::kLaunch, thread, start * kUs, end * kUs);
+    ReplayOp op;
+    op.stream = 7;
+    op.start = op_start * kUs;
+    op.end = (op_start + op_us) * kUs;
+    op.launch = e;
+    op.step = static_cast<int>(g_.steps.size()) - 1;
+    op.kind = blocking ? GpuOpKind::kMemcpy : GpuOpKind::kKernel;
+    if (last_op_ >= 0) op.prev_on_stream = last_op_;
+    g_.ops.push_back(op);
+    last_op_ = static_cast<int>(g_.ops.size() - 1);
+    g_.host[e].ops.push_back(last_op_);
+    g_.host[e].blocking = blocking;
+    g_.host[e].queue_pos = g_.queue_size++;
+    return e;
+  }
+  void StepAt(TimeNs t_us) {
+    pending_step_ = true;
+    Marker(t_us * kUs);
+  }
+  void EndAt(TimeNs t_us) {
+    pending_step_ = false;
+    Marker(t_us * kUs);
+  }
+  ReplayGraph& graph() { return g_; }
+
+ private:
+  int Host(ReplayHostEvent::Kind kind, ThreadIndex thread, TimeNs start, TimeNs end) {
+    ReplayHostEvent e;
+    e.kind = kind;
+    e.thread = thread;
+    e.start = start;
+    e.end = end;
+    g_.host.push_back(e);
+    return static_cast<int>(g_.host.size() - 1);
+  }
+  ReplayGraph g_;
+  int last_op_ = -1;
+  bool pending_step_ = false;
+};
+
+TEST(Replay, AThreadWaitingForAnotherMovesWithIt) {
+  // Per 1000 µs step: the training thread (0) launches a 100 µs kernel at +10; the autograd
+  // thread (1) then issues a blocking pageable copy at +120 that holds it until +518 (the copy
+  // runs +128..+508); the training thread, which waited for that thread, resumes at +600 (82 µs
+  // after thread 1's call) with a 90 µs kernel, then works 395 µs until the next step. Made async
+  // (and twice as fast), the copy frees thread 1 after its 5 µs call, at +125, and the training
+  // thread resumes 82 µs later, at +207: the step ends 5 + 395 µs after that, at +607.
+  FreeGraph f;
+  for (int s = 0; s < 4; ++s) {
+    const TimeNs t = s * 1000;
+    f.StepAt(t);
+    f.Launch(0, t + 10, t + 15, t + 18, 100);
+    f.Launch(1, t + 120, t + 518, t + 128, 380, /*blocking=*/true);
+    f.Launch(0, t + 600, t + 605, t + 610, 90);
+  }
+  f.EndAt(4000);
+  ReplayGraph& g = f.graph();
+  EXPECT_NEAR(MeanStepUs(Replay(g, {})), 1000, 1);
+  ReplayChange c;
+  c.async_copy.assign(g.host.size(), 0);
+  c.duration_scale.assign(g.ops.size(), 1.0);
+  for (size_t e = 0; e < g.host.size(); ++e)
+    if (g.host[e].blocking) {
+      c.async_copy[e] = 1;
+      c.duration_scale[static_cast<size_t>(g.host[e].ops.front())] = 0.5;
+    }
+  EXPECT_NEAR(MeanStepUs(Replay(g, c)), 607, 2);
+}
+
+TEST(Replay, ACapturedStepRunsNoneOfTheHostWorkBetweenItsLaunches) {
+  // Three 50 µs kernels per 1000 µs step, launched at +10, +400 and +800 with host work (Python,
+  // autograd) between them, then 195 µs of work after the last launch. Captured as one graph,
+  // the step is the first launch's 10 µs of dispatch, its 5 µs call and the 195 µs after the
+  // last: 210 µs (the device needs only 3 × 50 µs).
+  FreeGraph f;
+  for (int s = 0; s < 4; ++s) {
+    const TimeNs t = s * 1000;
+    f.StepAt(t);
+    f.Launch(0, t + 10, t + 15, t + 18, 50);
+    f.Launch(0, t + 400, t + 405, t + 408, 50);
+    f.Launch(0, t + 800, t + 805, t + 808, 50);
+  }
+  f.EndAt(4000);
+  EXPECT_NEAR(MeanStepUs(Replay(f.graph(), {})), 1000, 1);
+  ReplayChange c;
+  c.graph_launch = true;
+  const ReplayResult r = Replay(f.graph(), c);
+  EXPECT_NEAR(MeanStepUs(r), 210, 2);
+  EXPECT_LT(r.device_bound_ns / kUs, 160);
+}
+
 }  // namespace
 }  // namespace teye

@@ -9,12 +9,15 @@
 #include "teye/analyzers/breakdown.h"
 #include "teye/analyzers/device_peaks.h"
 #include "teye/analyzers/hta_temporal.h"
+#include "teye/analyzers/input_cause.h"
+#include "teye/analyzers/io_profile.h"
 #include "teye/analyzers/kernel_classes.h"
 #include "teye/analyzers/kernel_stats.h"
 #include "teye/analyzers/memory_headroom.h"
 #include "teye/analyzers/occupancy.h"
 #include "teye/analyzers/periodic_stalls.h"
 #include "teye/analyzers/recommendations.h"
+#include "teye/analyzers/resource_profile.h"
 #include "teye/analyzers/roofline.h"
 #include "teye/analyzers/step_timeline.h"
 #include "teye/analyzers/steps.h"
@@ -87,6 +90,11 @@ struct TraceAnalysis {
   std::vector<MemoryHeadroom> memory;
   std::vector<Recommendation> recommendations;  // ranked by saving
   double replay_error = 0;  // |replayed − measured| / measured mean step time, 0 when not replayed
+
+  // Resources and input (docs/metrics.md, "Resources", "I/O", "Input cause").
+  ResourceProfile resources;
+  IoProfile io;
+  InputDiagnosis input;
 
   std::vector<std::string> notes;  // facts the reader of the report should know
 };

@@ -10,6 +10,7 @@
 #include "teye/analyzers/bound_class.h"
 #include "teye/analyzers/breakdown.h"
 #include "teye/analyzers/gpu_timeline.h"
+#include "teye/analyzers/input_cause.h"
 #include "teye/analyzers/kernel_stats.h"
 #include "teye/analyzers/memory_headroom.h"
 #include "teye/analyzers/occupancy.h"
@@ -52,6 +53,7 @@ struct RuleContext {
   const ReplayResult& baseline;
   double mean_step_ms = 0;  // measured
   int complete_steps = 0;
+  const InputDiagnosis* input = nullptr;       // why the input is slow, when known
   const RooflineResult* roofline = nullptr;    // the device's roofline, when computed
   const OccupancyResult* occupancy = nullptr;  // its occupancy and SM efficiency
 

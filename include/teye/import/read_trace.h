@@ -1,5 +1,6 @@
 // Reading traces: one entry point for every supported input. The format is detected from the
-// content (gzip, Chrome trace JSON object or array form), never from the file name.
+// content (gzip, Chrome trace JSON object or array form, Nsight Systems SQLite export), never
+// from the file name.
 #pragma once
 
 #include <cstddef>
@@ -15,7 +16,8 @@ namespace teye {
 struct ReadOptions {
   TimeUnitChoice time_unit = TimeUnitChoice::kAuto;
   unsigned threads = 0;                  // parser threads; 0 = one per core
-  size_t chunk_bytes = size_t{4} << 20;  // work unit of the parallel parser
+  size_t chunk_bytes = size_t{4} << 20;  // work unit of the parallel parser (Nsight Systems
+                                         // exports: chunk_bytes / 32 rows)
 };
 
 // Reads one trace file ("-" reads standard input). An input that is not a trace at all is an
@@ -26,5 +28,12 @@ Result<Trace> ReadTraceFile(const std::string& path, const ReadOptions& options 
 // Same, for bytes already in memory (plain or gzip). `name` is used in messages.
 Result<Trace> ReadTraceBytes(std::string_view name, std::string_view bytes,
                              const ReadOptions& options = {});
+
+// Every rank a file holds, in rank order: a Chrome trace holds one; an Nsight Systems export
+// holds one per process that launched GPU work (docs/trace-format.md). ReadTraceFile returns the
+// first of these; `teye analyze`, `gate` and `diff` read them all.
+Result<TraceSet> ReadTraceFileRanks(const std::string& path, const ReadOptions& options = {});
+Result<TraceSet> ReadTraceBytesRanks(std::string_view name, std::string_view bytes,
+                                     const ReadOptions& options = {});
 
 }  // namespace teye

@@ -59,6 +59,7 @@ struct TraceInfo {
   std::string trace_name;
   GpuVendor vendor = GpuVendor::kUnknown;  // from device properties and kernel/runtime names
   std::string teye_version;                // collector traces: version that wrote them
+  int host_cpus = 0;  // collector traces: CPUs the process could run on, 0 when unknown
 };
 
 class TraceBuilder;
