@@ -1,0 +1,84 @@
+// Recording NVTX ranges: push/pop ranges on per-thread stacks (nvtx_ranges.cpp), start/end
+// ranges in a process-wide table (nvtx_start_end.cpp), marks and track names. The callbacks in
+// nvtx_injection.cpp call these; nothing here knows about NVTX's slot tables or chaining.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "nvtx_abi.h"
+#include "nvtx_message.h"
+#include "records.h"
+
+namespace teye::collector {
+
+class Collector;
+struct ThreadState;
+
+// One NVTX range open on a thread (push/pop).
+struct NvtxOpenRange {
+  uint64_t start;
+  uint32_t domain;  // domain index (nvtx_registry.h), 0 = default
+  uint32_t name_id;
+  uint32_t text_offset;
+  uint16_t text_len;
+  uint8_t flags;  // kRangeHasColor | kRangeHasPayload
+  PayloadType payload_type;
+  uint32_t color;
+  uint32_t category;
+  uint64_t payload;
+  NcclPayloadKind nccl;
+  int32_t nccl_aux;
+  int32_t nccl_rank;
+  int32_t nccl_nranks;
+  uint64_t nccl_comm;
+  int64_t nccl_bytes;
+};
+
+// A thread's open push/pop ranges, with their inline names in a small text arena.
+struct NvtxThreadStack {
+  static constexpr int kMaxDepth = 256;
+  static constexpr uint32_t kTextBytes = 32 * 1024;
+  int depth = 0;     // entries in use (<= kMaxDepth)
+  int overflow = 0;  // pushes beyond kMaxDepth, popped first
+  uint32_t text_used = 0;
+  NvtxOpenRange entries[kMaxDepth];
+  char text[kTextBytes];
+};
+
+namespace nvtx_impl {
+
+// The collector and the calling thread's state, when NVTX calls are being recorded.
+struct Recorder {
+  Collector* c = nullptr;
+  ThreadState* ts = nullptr;
+};
+bool BeginRecording(Recorder& r);
+
+// Fills an open range from attributes (or a plain message).
+void Describe(Collector& c, uint32_t domain, const nvtx::EventAttributes* a, const void* plain,
+              int32_t plain_type, NvtxOpenRange& o, Message& m);
+// Appends a finished range.
+void EmitRange(Collector& c, ThreadState* ts, uint32_t tid, const NvtxOpenRange& o,
+               const char* text, uint64_t end, uint8_t extra_flags, RangeCategory category,
+               uint8_t header_flags = 0);
+// Names a track (a thread, or one of the collector's own tracks).
+void NameTrack(Collector& c, ThreadState* ts, uint32_t tid, std::string_view name);
+
+// The recording side of each NVTX call; `domain` is a domain index. Push and Pop return the
+// nesting level NVTX expects (-1 for a pop without a push).
+int Push(uint32_t domain, const nvtx::EventAttributes* a, const void* plain, int32_t plain_type);
+int Pop(uint32_t domain);
+void Mark(uint32_t domain, const nvtx::EventAttributes* a, const void* plain, int32_t plain_type);
+void NameThread(uint32_t tid, const char* name, size_t len);
+nvtx::RangeId Start(uint32_t domain, const nvtx::EventAttributes* a, const void* plain,
+                    int32_t plain_type);
+void End(nvtx::RangeId id);
+
+// Start/end ranges open in the parent are the parent's: the child forgets them.
+void ForgetStartEndInChild();
+// fork(): holds the start/end table's lock across fork.
+void LockStartEndForFork(bool lock);
+
+}  // namespace nvtx_impl
+}  // namespace teye::collector
