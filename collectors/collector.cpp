@@ -22,6 +22,27 @@ namespace {
 
 std::atomic<uint64_t> g_next_epoch{1};
 
+// How long a thread that is not the background thread waits for it to write the end of the
+// trace: at exit a big buffer may take a while on a slow file system; in a signal handler the
+// process is about to end, and waiting longer would stall a job that is being stopped.
+constexpr int kFinishWaitMs = 30000;
+constexpr int kFinishWaitInSignalMs = 5000;
+
+// The output folder resolved once, at start: a job that changes its working directory later
+// still writes where it was asked to.
+Config WithAbsoluteOutputDir(Config config) {
+  if (!config.output_dir.empty() && config.output_dir[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd)) config.output_dir = std::string(cwd) + "/" + config.output_dir;
+  }
+  return config;
+}
+
+void SleepMs(int ms) {
+  timespec t{ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&t, nullptr);
+}
+
 void OnThreadExit(void* p) {
   auto* ts = static_cast<ThreadState*>(p);
   t_slot.exiting = true;
@@ -68,7 +89,7 @@ ProcessIdentity ProcessIdentity::Current() {
 }
 
 Collector::Collector(Config config, ProcessIdentity identity)
-    : config_(std::move(config)),
+    : config_(WithAbsoluteOutputDir(std::move(config))),
       identity_(std::move(identity)),
       epoch_(g_next_epoch.fetch_add(1)),
       writer_(strings_, config_.output_dir) {
@@ -151,6 +172,7 @@ void Collector::Wake() {
 }
 
 void Collector::BackgroundLoop() {
+  t_slot.background = true;
   MarkThreadInternal();
   prctl(PR_SET_NAME, "teye-collector", 0, 0, 0);
   const int64_t flush_ns = static_cast<int64_t>(config_.flush_ms) * 1000000;
@@ -171,17 +193,25 @@ void Collector::BackgroundLoop() {
       uint64_t drained;
       raw::Read(event_fd_, &drained, sizeof drained);
     }
-    if (int sig = signal_request_.load()) {
+    if (const char* requested = finish_reason_.load(std::memory_order_acquire)) {
       char reason[32];
-      const char* abbrev = sigabbrev_np(sig);
-      if (abbrev)
-        std::snprintf(reason, sizeof reason, "SIG%s", abbrev);
-      else
-        std::snprintf(reason, sizeof reason, "signal %d", sig);
-      Finish(reason);
+      if (const int sig = finish_signal_.load()) {
+        const char* abbrev = sigabbrev_np(sig);
+        if (abbrev)
+          std::snprintf(reason, sizeof reason, "SIG%s", abbrev);
+        else
+          std::snprintf(reason, sizeof reason, "signal %d", sig);
+        requested = reason;
+      }
+      Finish(requested);
       break;
     }
     if (stop_.load()) break;
+    if (const uint64_t asked = flush_requests_.load(std::memory_order_acquire);
+        asked != flushes_done_.load(std::memory_order_relaxed)) {
+      Flush();
+      flushes_done_.store(asked, std::memory_order_release);
+    }
     now = RealtimeNs();
     UpdateWindow(now);
     if (window_end_ns_ && now >= window_end_ns_ && !finished()) {
@@ -241,7 +271,7 @@ void Collector::DrainLocked() {
   if (!writer_.FlushToFile() && !write_failed_said_) {
     write_failed_said_ = true;
     Log("cannot write the trace under %s (%s); recording continues but is not saved",
-        config_.output_dir.c_str(), std::strerror(errno));
+        config_.output_dir.c_str(), std::strerror(writer_.error()));
   }
 }
 
@@ -257,6 +287,18 @@ void Collector::Flush() {
 }
 
 void Collector::Finish(const char* reason) {
+  if (finished() || raw::GetPid() != identity_.pid) return;  // done, or a vfork child
+  // The asking thread closes what only it may touch (its NVTX stack), unless a signal
+  // interrupted it inside the collector, where that state is half-updated.
+  if (!t_slot.background && !ThreadIsInsideCollector()) {
+    const int n = source_count_.load(std::memory_order_acquire);
+    for (int i = 0; i < n; ++i)
+      sources_[i]->OnFinishRequested();
+  }
+  if (!t_slot.background && background_running_.load(std::memory_order_acquire)) {
+    if (RequestFinish(reason, 0, t_slot.in_signal ? kFinishWaitInSignalMs : kFinishWaitMs))
+      return;
+  }
   try {
     FinishImpl(reason);
   } catch (...) {
@@ -265,16 +307,32 @@ void Collector::Finish(const char* reason) {
   }
 }
 
+bool Collector::RequestFinish(const char* reason, int sig, int timeout_ms) {
+  const char* expected = nullptr;
+  if (finish_reason_.compare_exchange_strong(expected, reason ? reason : "exit",
+                                             std::memory_order_acq_rel))
+    finish_signal_.store(sig, std::memory_order_release);
+  Wake();
+  WaitFinished(timeout_ms);
+  return true;
+}
+
+bool Collector::WaitFinished(int timeout_ms) const {
+  for (int waited = 0; waited < timeout_ms && !finished(); ++waited) {
+    if (!background_running_.load(std::memory_order_acquire)) break;
+    SleepMs(1);
+  }
+  return finished();
+}
+
 void Collector::FinishImpl(const char* reason) {
   if (raw::GetPid() != identity_.pid) return;  // a vfork child sharing our memory
   const int saved_errno = errno;
   bool expected = false;
   if (!finishing_.compare_exchange_strong(expected, true)) {
     // Someone else is finishing: wait (bounded) so an exiting process does not cut it short.
-    for (int i = 0; i < 5000 && !finished(); ++i) {
-      timespec ms{0, 1000000};
-      nanosleep(&ms, nullptr);
-    }
+    for (int i = 0; i < kFinishWaitInSignalMs && !finished(); ++i)
+      SleepMs(1);
     errno = saved_errno;
     return;
   }
@@ -310,14 +368,15 @@ void Collector::FinishImpl(const char* reason) {
       final_path_ = path;
     }
   }
-  finished_.store(true, std::memory_order_release);
-  stop_.store(true);
-  Wake();
+  // Said before `finished` is set: a thread waiting for it may end the process at once.
   if (!path.empty() && config_.announce && !is_forked_child())
     Log("trace written to %s", path.c_str());
   if (footer.dropped_records)
     Log("%llu records were dropped because the %u MiB buffer was full (TEYE_BUFFER_MB)",
         static_cast<unsigned long long>(footer.dropped_records), config_.buffer_mb);
+  finished_.store(true, std::memory_order_release);
+  stop_.store(true);
+  Wake();
   errno = saved_errno;
 }
 
@@ -328,15 +387,28 @@ std::string Collector::final_path() const {
 
 bool Collector::FinishFromSignal(int sig, int timeout_ms) {
   if (finished()) return true;
-  if (!background_running_.load(std::memory_order_relaxed)) return false;
-  int expected = 0;
-  signal_request_.compare_exchange_strong(expected, sig);
-  Wake();
-  for (int i = 0; i < timeout_ms && !finished(); ++i) {
-    timespec ms{0, 1000000};
-    nanosleep(&ms, nullptr);
+  if (raw::GetPid() != identity_.pid) return false;
+  if (!background_running_.load(std::memory_order_acquire) || t_slot.background) return false;
+  if (!ThreadIsInsideCollector()) {
+    const int n = source_count_.load(std::memory_order_acquire);
+    for (int i = 0; i < n; ++i)
+      sources_[i]->OnFinishRequested();
   }
+  RequestFinish("signal", sig, timeout_ms);
   return finished();
+}
+
+bool Collector::FlushFromSignal(int timeout_ms) {
+  if (finished() || raw::GetPid() != identity_.pid) return false;
+  if (!background_running_.load(std::memory_order_acquire) || t_slot.background) return false;
+  const uint64_t ticket = flush_requests_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  Wake();
+  for (int waited = 0; waited < timeout_ms; ++waited) {
+    if (flushes_done_.load(std::memory_order_acquire) >= ticket || finished()) return true;
+    if (!background_running_.load(std::memory_order_acquire)) return false;
+    SleepMs(1);
+  }
+  return false;
 }
 
 void Collector::NoteDevice(const DeviceProps& d) {
@@ -381,17 +453,15 @@ void Collector::AddSource(Source* source) {
   source_count_.store(n + 1, std::memory_order_release);
 }
 
+// The lock order is the one in collector.h. The string table and the record store are
+// lock-free: the child resets the store and keeps every string.
 void Collector::PrepareFork() {
   writer_mutex_.lock();
   facts_mutex_.lock();
   NvtxLockForFork(true);
-  strings_.LockForFork();
-  store_.LockForFork();
 }
 
 void Collector::ParentAfterFork() {
-  store_.UnlockAfterFork();
-  strings_.UnlockAfterFork();
   NvtxLockForFork(false);
   facts_mutex_.unlock();
   writer_mutex_.unlock();
@@ -427,7 +497,10 @@ void Collector::ChildAfterFork() {
     final_path_.clear();
   }
   start_ns_ = RealtimeNs();
-  signal_request_.store(0);
+  finish_signal_.store(0);
+  finish_reason_.store(nullptr);
+  flush_requests_.store(0);
+  flushes_done_.store(0);
   const bool was_finished = finished();
   finishing_.store(was_finished);
   const int n = source_count_.load(std::memory_order_acquire);

@@ -1,6 +1,11 @@
 // Recording one interposed I/O call: the slot is reserved and the clock read before the real
 // call, so that little runs after the system call returns (branch predictors are cold then).
-// Used by interpose.cpp, and by the benchmark to time exactly the same code.
+// Used by interpose.cpp.
+//
+// Signal safety: the thread counts as inside the collector while it reserves and while it fills
+// the record, not during the real call. A signal handler that interrupts the real call and reads
+// records normally (into the slot reserved here, which RecordIo then notices and replaces); one
+// that interrupts the collector's own work passes through unrecorded.
 #pragma once
 
 #include <cerrno>
@@ -23,7 +28,8 @@ struct IoCall {
 
   __attribute__((always_inline)) IoCall() {
     Collector* col = Collector::Active();
-    if (!col || !col->io_on()) return;
+    if (!col || !col->io_on() || ThreadIsInsideCollector()) return;
+    InsideCollector inside;
     ThreadState* t = col->Thread();
     if (!t || t->internal) return;
     slot = col->store().Reserve(t, kIoRecordSize);
@@ -38,6 +44,7 @@ struct IoCall {
 
 inline void RecordIo(IoCall& call, IoOp op, int fd, int64_t result, uint32_t path) {
   const uint64_t end = NowTicks();
+  InsideCollector inside;
   Collector* c = call.c;
   ThreadState* ts = call.ts;
   const int error = result < 0 ? errno : 0;  // errno is only read, never changed, on this path
@@ -63,7 +70,7 @@ inline void RecordIo(IoCall& call, IoOp op, int fd, int64_t result, uint32_t pat
   r->error = error;
   r->op = op;
   r->pad[0] = r->pad[1] = r->pad[2] = 0;
-  c->Commit(ts, kIoRecordSize);
+  c->store().Commit(ts, kIoRecordSize);
 }
 
 }  // namespace teye::collector

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <sys/mman.h>
 
 #include "clock.h"
 #include "collector.h"
@@ -17,10 +18,13 @@ using namespace nvtx;
 
 namespace {
 
+// Mapped, not malloc'ed: a signal handler may push a range while the thread it interrupted is
+// inside malloc.
 NvtxThreadStack* Stack(ThreadState* ts) {
   if (!ts->nvtx) {
-    void* mem = std::malloc(sizeof(NvtxThreadStack));
-    if (!mem) return nullptr;
+    void* mem = ::mmap(nullptr, sizeof(NvtxThreadStack), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return nullptr;
     ts->nvtx = new (mem) NvtxThreadStack;
   }
   return ts->nvtx;
@@ -29,9 +33,9 @@ NvtxThreadStack* Stack(ThreadState* ts) {
 class NvtxSource : public Source {
  public:
   explicit NvtxSource(Collector& c) : c_(c) {}
-  void OnFlush(bool final) override {
-    if (final) NvtxCloseThread(c_, c_.Thread(), false);
-  }
+  // The thread that ends the trace (exit, _exit) writes its own open ranges as unclosed; other
+  // threads' stacks are theirs to change, so theirs are written when those threads exit.
+  void OnFinishRequested() override { NvtxCloseThread(c_, c_.Thread(), false); }
   void OnForkChild() override {
     // Ranges open in the parent are the parent's.
     if (ThreadState* ts = t_slot.state) {
@@ -51,6 +55,7 @@ class NvtxSource : public Source {
 }  // namespace
 
 bool BeginRecording(Recorder& r) {
+  if (ThreadIsInsideCollector()) return false;  // a signal handler interrupted the collector
   r.c = Collector::Active();
   if (!r.c || !r.c->recording()) return false;
   r.ts = r.c->Thread();
@@ -125,6 +130,7 @@ int Push(uint32_t domain, const EventAttributes* a, const void* plain, int32_t p
   Recorder rec;
   if (!BeginRecording(rec)) return 0;
   const uint64_t now = NowTicks();
+  InsideCollector inside;
   NvtxThreadStack* s = Stack(rec.ts);
   if (!s) return 0;
   if (s->depth >= NvtxThreadStack::kMaxDepth) {
@@ -159,6 +165,7 @@ int Pop(uint32_t domain) {
   Recorder rec;
   if (!BeginRecording(rec)) return -1;
   const uint64_t now = NowTicks();
+  InsideCollector inside;
   NvtxThreadStack* s = rec.ts->nvtx;
   if (s && s->overflow > 0) {
     --s->overflow;
@@ -193,6 +200,7 @@ void Mark(uint32_t domain, const EventAttributes* a, const void* plain, int32_t 
   Recorder rec;
   if (!BeginRecording(rec)) return;
   NvtxOpenRange o;
+  InsideCollector inside;
   Message m;
   Describe(*rec.c, domain, a, plain, plain_type, o, m);
   o.start = NowTicks();
@@ -214,6 +222,7 @@ void NameThread(uint32_t tid, const char* name, size_t len) {
   Recorder rec;
   if (!BeginRecording(rec) || !name) return;
   NameTrack(*rec.c, rec.ts, tid, std::string_view(name, len));
+  InsideCollector inside;
 }
 
 }  // namespace nvtx_impl

@@ -20,14 +20,14 @@ struct DomainEntry {
   const char* name = nullptr;  // owned, never freed
   bool is_nccl = false;
   DomainHandle next_handle = nullptr;  // the chained tool's handle
-  Collector* owner = nullptr;          // name_id belongs to this collector
-  uint32_t name_id = 0;
+  std::atomic<Collector*> owner{nullptr};  // name_id belongs to this collector
+  std::atomic<uint32_t> name_id{0};
 };
 struct StringEntry {
   const char* text = nullptr;
   StringHandle next_handle = nullptr;
-  Collector* owner = nullptr;
-  uint32_t id = 0;
+  std::atomic<Collector*> owner{nullptr};
+  std::atomic<uint32_t> id{0};
 };
 
 std::mutex g_registry_mutex;  // registration (domains and strings)
@@ -67,27 +67,32 @@ bool IsNcclDomain(uint32_t index) {
   return index > 0 && index < kMaxDomains && g_domains[index].is_nccl;
 }
 
+// Lock-free (the string table is): recording threads call these, and the background thread when
+// it writes a thread's unclosed ranges. Two threads may intern the same name at once; both ids
+// are valid.
 uint32_t DomainNameId(Collector& c, uint32_t domain) {
-  if (domain == 0 || domain >= kMaxDomains) return 0;
+  if (domain == 0 || domain >= g_domain_count.load(std::memory_order_acquire)) return 0;
   DomainEntry& d = g_domains[domain];
-  if (d.owner != &c) {
-    std::lock_guard<std::mutex> lock(g_registry_mutex);
-    d.name_id = c.strings().Intern(d.name ? d.name : "");
-    d.owner = &c;
+  if (d.owner.load(std::memory_order_acquire) != &c) {
+    const uint32_t id = c.strings().Intern(d.name ? d.name : "");
+    d.name_id.store(id, std::memory_order_relaxed);
+    d.owner.store(&c, std::memory_order_release);
+    return id;
   }
-  return d.name_id;
+  return d.name_id.load(std::memory_order_relaxed);
 }
 
 uint32_t RegisteredStringId(Collector& c, StringHandle h) {
   const StringEntry* e = String(h);
   if (!e) return 0;
   auto* s = const_cast<StringEntry*>(e);
-  if (s->owner != &c) {
-    std::lock_guard<std::mutex> lock(g_registry_mutex);
-    s->id = c.strings().Intern(s->text ? s->text : "");
-    s->owner = &c;
+  if (s->owner.load(std::memory_order_acquire) != &c) {
+    const uint32_t id = c.strings().Intern(s->text ? s->text : "");
+    s->id.store(id, std::memory_order_relaxed);
+    s->owner.store(&c, std::memory_order_release);
+    return id;
   }
-  return s->id;
+  return s->id.load(std::memory_order_relaxed);
 }
 
 StringHandle RegisterString(const char* text, StringHandle next) {
@@ -107,7 +112,7 @@ StringHandle RegisterString(const char* text, StringHandle next) {
   StringEntry& e = block[index % kStringBlock];
   e.text = copy;
   e.next_handle = next;
-  e.owner = nullptr;
+  e.owner.store(nullptr, std::memory_order_relaxed);
   g_string_count.store(index + 1, std::memory_order_release);
   return reinterpret_cast<StringHandle>(static_cast<uintptr_t>(index));
 }
@@ -125,7 +130,7 @@ DomainHandle CreateDomain(const char* name, DomainHandle next) {
   if (!d.name) return nullptr;
   d.is_nccl = std::strcmp(name, "NCCL") == 0;
   d.next_handle = next;
-  d.owner = nullptr;
+  d.owner.store(nullptr, std::memory_order_relaxed);
   g_domain_count.store(n + 1, std::memory_order_release);
   return reinterpret_cast<DomainHandle>(static_cast<uintptr_t>(n + 1));
 }

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <sys/mman.h>
 
 #include "clock.h"
 #include "collector.h"
@@ -43,6 +44,7 @@ RangeId Start(uint32_t domain, const EventAttributes* a, const void* plain, int3
   Recorder rec;
   if (!BeginRecording(rec)) return 0;
   const uint64_t now = NowTicks();
+  InsideCollector inside;
   NvtxOpenRange o;
   Message m;
   Describe(*rec.c, domain, a, plain, plain_type, o, m);
@@ -50,8 +52,11 @@ RangeId Start(uint32_t domain, const EventAttributes* a, const void* plain, int3
     o.name_id = rec.c->strings().Intern(std::string_view(m.text, m.len));
   std::lock_guard<std::mutex> lock(g_start_end_mutex);
   if (!g_start_end) {
-    g_start_end = static_cast<StartEndRange*>(std::calloc(kMaxOpenStartEnd, sizeof(StartEndRange)));
-    if (!g_start_end) return 0;
+    // Mapped (zeroed) rather than calloc'ed: this may run in a signal handler.
+    void* mem = ::mmap(nullptr, kMaxOpenStartEnd * sizeof(StartEndRange), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return 0;
+    g_start_end = static_cast<StartEndRange*>(mem);
   }
   const uint64_t id = g_next_range_id++;
   for (uint32_t probe = 0; probe < 64; ++probe) {
@@ -80,6 +85,7 @@ void End(RangeId id) {
   Recorder rec;
   if (!BeginRecording(rec)) return;
   const uint64_t now = NowTicks();
+  InsideCollector inside;
   StartEndRange found;
   {
     std::lock_guard<std::mutex> lock(g_start_end_mutex);

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <fcntl.h>
 
-#include "raw_io.h"
 #include "trace_footer.h"
 
 namespace teye::collector {
@@ -36,12 +35,11 @@ void TraceWriter::Reset(const ProcessIdentity& id, std::string trace_name) {
   id_ = id;
   trace_name_ = std::move(trace_name);
   out_.clear();
-  if (fd_ >= 0) raw::Close(fd_);  // a forked child's copy; the parent's file is untouched
-  fd_ = -1;
+  file_.Abandon();  // a forked child's copy; the parent's file is untouched
+  header_written_ = false;
   failed_ = false;
   events_ = 0;
   io_events_ = 0;
-  partial_path_.clear();
   named_threads_.clear();
   gpu_tracks_.clear();
   last_gpu_track_ = ~uint64_t{0};
@@ -156,10 +154,8 @@ void TraceWriter::Write(const RecordHeader& h) {
 }
 
 bool TraceWriter::OpenFile() {
-  if (!raw::MakeDirs(output_dir_)) return false;
-  partial_path_ = output_dir_ + "/" + TraceFileName(id_.host, id_.pid, rank_) + ".partial";
-  fd_ = raw::Open(partial_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd_ < 0) return false;
+  if (!file_.is_open() && !file_.Create(output_dir_, TraceFileName(id_.host, id_.pid, rank_)))
+    return false;
   // The process's names come first, so a file cut off later still labels its tracks.
   JsonOut header;
   header.Lit("{\"schemaVersion\":1,\"displayTimeUnit\":\"ms\",\"traceName\":");
@@ -170,11 +166,11 @@ bool TraceWriter::OpenFile() {
   header.Lit(",\n{");
   FormatMetadata(header, "process_labels", id_.pid, 0, "labels", id_.command, false);
   events_ += 2;
-  if (!header.ok() || !raw::WriteAll(fd_, header.view().data(), header.size())) {
-    raw::Close(fd_);
-    fd_ = -1;
+  if (!header.ok() || !file_.Write(header.view().data(), header.size())) {
+    file_.Abandon();
     return false;
   }
+  header_written_ = true;
   return true;
 }
 
@@ -185,12 +181,12 @@ bool TraceWriter::FlushToFile() {
     return false;
   }
   if (out_.size() == 0) return true;
-  if (fd_ < 0 && !OpenFile()) {
+  if (!header_written_ && !OpenFile()) {
     failed_ = true;
     out_.clear();
     return false;
   }
-  const bool ok = raw::WriteAll(fd_, out_.view().data(), out_.size());
+  const bool ok = file_.Write(out_.view().data(), out_.size());
   out_.clear();
   if (!ok) failed_ = true;
   return ok;
@@ -215,23 +211,18 @@ bool TraceWriter::Finish(const Footer& f, std::string* final_path) {
     }
     WriteMetadata("thread_name", device, stream, "name", "stream " + std::to_string(stream));
   }
-  if (!FlushToFile() || fd_ < 0) {
-    if (fd_ >= 0) raw::Close(fd_);
-    fd_ = -1;
+  if (!FlushToFile() || !header_written_) {
+    file_.Abandon();
     return false;
   }
   JsonOut tail;
   tail.Lit("\n]");
   AppendFooter(tail, f, id_, events_, io_events_);
-  const bool ok = tail.ok() && raw::WriteAll(fd_, tail.view().data(), tail.size());
-  ::fsync(fd_);
-  raw::Close(fd_);
-  fd_ = -1;
-  if (!ok) return false;
-  std::string final = output_dir_ + "/" + TraceFileName(id_.host, id_.pid, f.rank);
-  if (raw::Rename(partial_path_.c_str(), final.c_str()) != 0) return false;
-  if (final_path) *final_path = final;
-  return true;
+  if (!tail.ok() || !file_.Write(tail.view().data(), tail.size())) {
+    file_.Abandon();
+    return false;
+  }
+  return file_.Commit(TraceFileName(id_.host, id_.pid, f.rank), final_path);
 }
 
 }  // namespace teye::collector

@@ -265,8 +265,21 @@ TEST_F(ProcessTest, OnlyTheEntryPointsAreExported) {
                                          "fopen64",
                                          "close",
                                          "fclose",
+                                         "close_range",
+                                         "dup",
+                                         "dup2",
+                                         "dup3",
+                                         "fcntl",
+                                         "fcntl64",
                                          "_exit",
-                                         "_Exit"};
+                                         "_Exit",
+                                         "signal",
+                                         "bsd_signal",
+                                         "sysv_signal",
+                                         "__sysv_signal",
+                                         "sigaction",
+                                         "__sigaction",
+                                         "siginterrupt"};
   std::istringstream lines(r.out);
   std::string line;
   int count = 0;
