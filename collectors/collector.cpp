@@ -296,8 +296,7 @@ void Collector::Finish(const char* reason) {
       sources_[i]->OnFinishRequested();
   }
   if (!t_slot.background && background_running_.load(std::memory_order_acquire)) {
-    if (RequestFinish(reason, 0, t_slot.in_signal ? kFinishWaitInSignalMs : kFinishWaitMs))
-      return;
+    if (RequestFinish(reason, 0, t_slot.in_signal ? kFinishWaitInSignalMs : kFinishWaitMs)) return;
   }
   try {
     FinishImpl(reason);

@@ -46,9 +46,9 @@ namespace teye::collector {
 // doing inside the collector.
 struct ThreadSlot {
   ThreadState* state = nullptr;
-  uint64_t epoch = 0;  // Collector::epoch_ the state belongs to
-  uint32_t busy = 0;   // > 0 while the thread runs collector code that must not be re-entered
-  uint16_t in_signal = 0;  // > 0 inside the collector's signal handler (signals.cpp)
+  uint64_t epoch = 0;       // Collector::epoch_ the state belongs to
+  uint32_t busy = 0;        // > 0 while the thread runs collector code that must not be re-entered
+  uint16_t in_signal = 0;   // > 0 inside the collector's signal handler (signals.cpp)
   bool background = false;  // the collector's background thread
   bool exiting = false;
 };

@@ -121,6 +121,7 @@ void TraceWriter::BytesArgs(uint64_t bytes, int64_t start, int64_t end) {
 }
 
 void TraceWriter::WriteKernel(const KernelRecord& r) {
+  ++counts_.gpu_events;
   const auto start = static_cast<int64_t>(r.start);
   const auto end = static_cast<int64_t>(r.end);
   NoteGpuTrack(r.device, r.stream);
@@ -199,6 +200,7 @@ void TraceWriter::WriteKernel(const KernelRecord& r) {
 }
 
 void TraceWriter::WriteMemcpy(const MemcpyRecord& r) {
+  ++counts_.gpu_events;
   const auto start = static_cast<int64_t>(r.start);
   const auto end = static_cast<int64_t>(r.end);
   NoteGpuTrack(r.device, r.stream);
@@ -238,6 +240,7 @@ void TraceWriter::WriteMemcpy(const MemcpyRecord& r) {
 }
 
 void TraceWriter::WriteMemset(const MemsetRecord& r) {
+  ++counts_.gpu_events;
   const auto start = static_cast<int64_t>(r.start);
   const auto end = static_cast<int64_t>(r.end);
   NoteGpuTrack(r.device, r.stream);

@@ -70,7 +70,6 @@ void ForkChild() {
   if (Collector* c = Collector::Active()) c->ChildAfterFork();
 }
 
-
 // ---- Finding ourselves and a primary copy ------------------------------------------------
 
 std::string SelfPath() {
@@ -124,7 +123,8 @@ bool LinkedWithCuda() {
 
 // The preloaded library makes itself the NVTX tool, the CUDA injection and the NCCL profiler of
 // the process and its children, unless the user chose others (then NVTX chains to theirs).
-void ClaimInjectionPoints(const std::string& self, bool nccl_plugin) {
+void ClaimInjectionPoints(const std::string& self, bool nccl_plugin,
+                          const std::string& output_dir) {
   const char* nvtx = std::getenv("NVTX_INJECTION64_PATH");
   if (nvtx && *nvtx && std::strcmp(nvtx, self.c_str()) != 0 && !std::getenv("TEYE_NVTX_CHAIN"))
     setenv("TEYE_NVTX_CHAIN", nvtx, 1);
@@ -138,6 +138,13 @@ void ClaimInjectionPoints(const std::string& self, bool nccl_plugin) {
         cuda);
   if (nccl_plugin && !std::getenv("NCCL_PROFILER_PLUGIN"))
     setenv("NCCL_PROFILER_PLUGIN", self.c_str(), 1);
+  // Children (spawned workers, programs it runs) write where this process writes, even when
+  // they start in another directory.
+  if (output_dir.empty() || output_dir[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd))
+      setenv("TEYE_OUTPUT_DIR", (std::string(cwd) + "/" + output_dir).c_str(), 1);
+  }
 }
 
 void Load() {
@@ -157,7 +164,7 @@ void Load() {
     return;
   }
   // Environment changes only from the preloaded copy, which runs before the program's threads.
-  if (preloaded) ClaimInjectionPoints(self, probe.nccl_plugin);
+  if (preloaded) ClaimInjectionPoints(self, probe.nccl_plugin, probe.output_dir);
   char address[32];
   std::snprintf(address, sizeof address, "%p",
                 reinterpret_cast<void*>(&teye_collector_entry_points));

@@ -77,7 +77,7 @@ constexpr int kNcclLanes = 8;
 }  // namespace
 
 void TraceWriter::WriteIo(const IoRecord& r) {
-  ++io_events_;
+  ++counts_.io;
   const int64_t start = TickClock::ToNs(r.start);
   const int64_t end = TickClock::ToNs(r.end);
   Common("X", "io", IoOpName(r.op), id_.pid, r.h.tid, start);
@@ -108,6 +108,17 @@ void TraceWriter::WriteRange(const RangeRecord& r) {
   const int64_t start = ns ? static_cast<int64_t>(r.start) : TickClock::ToNs(r.start);
   const int64_t end = ns ? static_cast<int64_t>(r.end) : TickClock::ToNs(r.end);
   const bool instant = r.range_flags & kRangeInstant;
+  switch (r.category) {
+    case RangeCategory::kNvtx:
+      ++counts_.nvtx_ranges;
+      break;
+    case RangeCategory::kUserAnnotation:
+      ++counts_.annotation_ranges;
+      break;
+    case RangeCategory::kDataLoader:
+      ++counts_.dataloader_ranges;
+      break;
+  }
   BeginEvent();
   out_.Lit("\"ph\":\"");
   out_.Char(instant ? 'i' : 'X');

@@ -258,8 +258,7 @@ FILE* DoFopen(std::atomic<FopenFn>& slot, const char* name, const char* path, co
 
 int DoFcntl(std::atomic<FcntlFn>& slot, const char* name, int fd, int cmd, void* arg) {
   FcntlFn fn = Real(slot, name);
-  const int r = fn ? fn(fd, cmd, arg)
-                   : static_cast<int>(::syscall(SYS_fcntl, fd, cmd, arg));
+  const int r = fn ? fn(fd, cmd, arg) : static_cast<int>(::syscall(SYS_fcntl, fd, cmd, arg));
   if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) CopyFdPath(fd, r);
   return r;
 }

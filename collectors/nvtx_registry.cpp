@@ -19,7 +19,7 @@ constexpr uint32_t kStringBlock = 4096;
 struct DomainEntry {
   const char* name = nullptr;  // owned, never freed
   bool is_nccl = false;
-  DomainHandle next_handle = nullptr;  // the chained tool's handle
+  DomainHandle next_handle = nullptr;      // the chained tool's handle
   std::atomic<Collector*> owner{nullptr};  // name_id belongs to this collector
   std::atomic<uint32_t> name_id{0};
 };

@@ -65,8 +65,7 @@ void RecordStore::PushFree(Chunk* c) {
   do {
     c->next.store(static_cast<uint32_t>(head), std::memory_order_relaxed);
   } while (!free_head_.compare_exchange_weak(head, (head & ~uint64_t{0xffffffffu}) | index,
-                                             std::memory_order_release,
-                                             std::memory_order_relaxed));
+                                             std::memory_order_release, std::memory_order_relaxed));
 }
 
 void RecordStore::Retire(Chunk* c) {

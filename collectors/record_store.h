@@ -28,7 +28,7 @@ struct Chunk {
   uint32_t flushed = 0;                // bytes the writer has written (writer only)
   uint32_t capacity = 0;
   std::atomic<uint32_t> next{0};  // free or retired stack: index + 1 of the next one, 0 none
-  alignas(8) uint8_t data[8];  // `capacity` bytes in fact
+  alignas(8) uint8_t data[8];     // `capacity` bytes in fact
 };
 
 struct NvtxThreadStack;  // nvtx_ranges.h

@@ -169,7 +169,8 @@ void OnSignal(int sig, siginfo_t* info, void* context) {
 // glibc's signal(): BSD semantics (the signal blocked while its handler runs, system calls
 // restarted unless siginterrupt said otherwise).
 sighandler_t BsdSignal(int sig, sighandler_t handler) {
-  struct sigaction act {}, old{};
+  struct sigaction act {
+  }, old{};
   act.sa_handler = handler;
   sigemptyset(&act.sa_mask);
   sigaddset(&act.sa_mask, sig);
@@ -257,7 +258,8 @@ TEYE_EXPORT sighandler_t sysv_signal(int sig, sighandler_t handler) {
     return SIG_ERR;
   }
   if (!ValidForSignal(sig, handler)) return SIG_ERR;
-  struct sigaction act {}, old{};
+  struct sigaction act {
+  }, old{};
   act.sa_handler = handler;
   sigemptyset(&act.sa_mask);
   act.sa_flags = SA_RESETHAND | SA_NODEFER;

@@ -68,8 +68,8 @@ uint32_t StringTable::Intern(std::string_view s) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return 0;
     }
-  } while (!bytes_used_.compare_exchange_weak(offset, offset + s.size() + 1,
-                                              std::memory_order_relaxed));
+  } while (
+      !bytes_used_.compare_exchange_weak(offset, offset + s.size() + 1, std::memory_order_relaxed));
   uint32_t id = next_id_.load(std::memory_order_relaxed);
   do {
     if (id >= kMaxIds) {
@@ -92,8 +92,7 @@ uint32_t StringTable::Intern(std::string_view s) {
                                            std::memory_order_acquire))
       break;
     // Someone else published the same string meanwhile: use theirs (ours stays valid).
-    if (static_cast<uint32_t>(expected >> 32) == hash &&
-        Get(static_cast<uint32_t>(expected)) == s)
+    if (static_cast<uint32_t>(expected >> 32) == hash && Get(static_cast<uint32_t>(expected)) == s)
       return static_cast<uint32_t>(expected);
   }
   return id;  // with the index full around this hash, it is simply not deduplicated

@@ -37,14 +37,14 @@ class StringTable {
     std::atomic<const char*> data{nullptr};  // published last
     uint32_t size = 0;
   };
-  static constexpr uint32_t kMaxIds = 1u << 22;       // 4 M strings
-  static constexpr uint32_t kIndexSlots = 1u << 21;   // open addressing, (hash << 32) | id
+  static constexpr uint32_t kMaxIds = 1u << 22;      // 4 M strings
+  static constexpr uint32_t kIndexSlots = 1u << 21;  // open addressing, (hash << 32) | id
   static constexpr uint32_t kMaxProbes = 64;
 
   uint32_t Find(std::string_view s, uint32_t hash, uint32_t& free_slot) const;
 
-  char* bytes_ = nullptr;  // max_bytes_, bump-allocated
-  Entry* entries_ = nullptr;  // kMaxIds
+  char* bytes_ = nullptr;                   // max_bytes_, bump-allocated
+  Entry* entries_ = nullptr;                // kMaxIds
   std::atomic<uint64_t>* index_ = nullptr;  // kIndexSlots
   const size_t max_bytes_;
   std::atomic<size_t> bytes_used_{0};

@@ -16,8 +16,7 @@ constexpr std::string_view kSuffix = ".pt.trace.json";
 
 // Renames without replacing: 0, or -1 with errno (EEXIST when the name is taken).
 int RenameNoReplace(const std::string& from, const std::string& to) {
-  if (::syscall(SYS_renameat2, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) ==
-      0)
+  if (::syscall(SYS_renameat2, AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
     return 0;
   if (errno != EINVAL && errno != ENOSYS) return -1;
   // A file system without renameat2 flags: link() fails with EEXIST just the same.

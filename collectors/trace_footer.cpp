@@ -7,8 +7,8 @@
 
 namespace teye::collector {
 
-void AppendFooter(JsonOut& tail, const Footer& f, const ProcessIdentity& id, uint64_t events,
-                  uint64_t io_events) {
+void AppendFooter(JsonOut& tail, const Footer& f, const ProcessIdentity& id,
+                  const WrittenCounts& counts) {
   if (!f.devices.empty()) {
     tail.Lit(",\"deviceProperties\":[");
     for (size_t i = 0; i < f.devices.size(); ++i) {
@@ -88,7 +88,16 @@ void AppendFooter(JsonOut& tail, const Footer& f, const ProcessIdentity& id, uin
   tail.Lit(",\"start_ns\":");
   tail.I64(f.start_ns);
   tail.Lit(",\"events\":");
-  tail.U64(events);
+  tail.U64(counts.events);
+  // What kind of process this was (teye analyze tells training processes from launchers).
+  tail.Lit(",\"nvtx_ranges\":");
+  tail.U64(counts.nvtx_ranges);
+  tail.Lit(",\"annotation_ranges\":");
+  tail.U64(counts.annotation_ranges);
+  tail.Lit(",\"dataloader_ranges\":");
+  tail.U64(counts.dataloader_ranges);
+  tail.Lit(",\"gpu_events\":");
+  tail.U64(counts.gpu_events);
   tail.Lit(",\"dropped_records\":");
   tail.U64(f.dropped_records);
   tail.Lit(",\"dropped_strings\":");
@@ -122,7 +131,7 @@ void AppendFooter(JsonOut& tail, const Footer& f, const ProcessIdentity& id, uin
     stat("nccl_events", s->nccl_events);
     stat("nccl_events_dropped", s->nccl_events_dropped);
     tail.Lit(",\"io_events\":");
-    tail.U64(io_events);
+    tail.U64(counts.io);
   }
   tail.Lit("}}\n");
 }

@@ -11,7 +11,7 @@ namespace teye::collector {
 
 // Appends the keys that follow the event array (",\"deviceProperties\":..." up to the closing
 // brace of the top-level object).
-void AppendFooter(JsonOut& tail, const Footer& f, const ProcessIdentity& id, uint64_t events,
-                  uint64_t io_events);
+void AppendFooter(JsonOut& tail, const Footer& f, const ProcessIdentity& id,
+                  const WrittenCounts& counts);
 
 }  // namespace teye::collector

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 
 #include "trace_footer.h"
+#include "version.h"
 
 namespace teye::collector {
 namespace {
@@ -38,8 +39,7 @@ void TraceWriter::Reset(const ProcessIdentity& id, std::string trace_name) {
   file_.Abandon();  // a forked child's copy; the parent's file is untouched
   header_written_ = false;
   failed_ = false;
-  events_ = 0;
-  io_events_ = 0;
+  counts_ = WrittenCounts{};
   named_threads_.clear();
   gpu_tracks_.clear();
   last_gpu_track_ = ~uint64_t{0};
@@ -69,7 +69,7 @@ std::string_view TraceWriter::Escaped(uint32_t id) {
 // comma-separated.
 void TraceWriter::BeginEvent() {
   out_.Lit(",\n{");
-  ++events_;
+  ++counts_.events;
 }
 
 void TraceWriter::Common(const char* ph, std::string_view cat, std::string_view name_escaped,
@@ -157,15 +157,18 @@ bool TraceWriter::OpenFile() {
   if (!file_.is_open() && !file_.Create(output_dir_, TraceFileName(id_.host, id_.pid, rank_)))
     return false;
   // The process's names come first, so a file cut off later still labels its tracks.
+  // "teye_collector" first: a file cut off before its footer still says who wrote it.
   JsonOut header;
-  header.Lit("{\"schemaVersion\":1,\"displayTimeUnit\":\"ms\",\"traceName\":");
+  header.Lit("{\"teye_collector\":");
+  header.String(kCollectorVersion);
+  header.Lit(",\"schemaVersion\":1,\"displayTimeUnit\":\"ms\",\"traceName\":");
   header.String(trace_name_.empty() ? id_.command : trace_name_);
   header.Lit(",\"traceEvents\":[\n{");
   FormatMetadata(header, "process_name", id_.pid, 0, "name",
                  id_.exe.empty() ? std::string_view("process") : std::string_view(id_.exe), false);
   header.Lit(",\n{");
   FormatMetadata(header, "process_labels", id_.pid, 0, "labels", id_.command, false);
-  events_ += 2;
+  counts_.events += 2;
   if (!header.ok() || !file_.Write(header.view().data(), header.size())) {
     file_.Abandon();
     return false;
@@ -217,7 +220,7 @@ bool TraceWriter::Finish(const Footer& f, std::string* final_path) {
   }
   JsonOut tail;
   tail.Lit("\n]");
-  AppendFooter(tail, f, id_, events_, io_events_);
+  AppendFooter(tail, f, id_, counts_);
   if (!tail.ok() || !file_.Write(tail.view().data(), tail.size())) {
     file_.Abandon();
     return false;

@@ -40,6 +40,16 @@ struct Footer {
   int64_t start_ns = 0;
 };
 
+// What the writer wrote, by kind, for the footer (counted here, not on the recording path).
+struct WrittenCounts {
+  uint64_t events = 0;
+  uint64_t io = 0;
+  uint64_t nvtx_ranges = 0;        // NVTX ranges and marks
+  uint64_t annotation_ranges = 0;  // user_annotation ranges (Python shim steps, ProfilerStep#N)
+  uint64_t dataloader_ranges = 0;
+  uint64_t gpu_events = 0;  // kernels, copies, memsets
+};
+
 class TraceWriter {
  public:
   TraceWriter(const StringTable& strings, std::string output_dir);
@@ -70,7 +80,7 @@ class TraceWriter {
   bool Finish(const Footer& footer, std::string* final_path);
 
   bool has_file() const { return file_.is_open(); }
-  uint64_t events_written() const { return events_; }
+  uint64_t events_written() const { return counts_.events; }
   const std::string& partial_path() const { return file_.partial_path(); }
 
  private:
@@ -113,8 +123,7 @@ class TraceWriter {
   TraceFile file_;
   bool header_written_ = false;
   bool failed_ = false;
-  uint64_t events_ = 0;
-  uint64_t io_events_ = 0;  // counted here, not on the hot path
+  WrittenCounts counts_;
   std::unordered_set<uint32_t> named_threads_;
   std::unordered_set<uint64_t> gpu_tracks_;  // device << 32 | stream
   uint64_t last_gpu_track_ = ~uint64_t{0};

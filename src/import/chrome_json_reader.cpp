@@ -368,6 +368,11 @@ void HandleTopLevel(std::string_view key, std::string_view value, TraceBuilder& 
     dist.backend = JsonString(*j, "backend");
     dist.nccl_version = JsonString(*j, "nccl_version");
     builder.SetDistributed(std::move(dist));
+  } else if (key == "teye_collector") {  // the collector's first key: also in a cut-off file
+    auto j = ParseSmallJson(value);
+    if (!j || !j->is_string()) return warn("expected a string");
+    info.producer = "teye-collector";
+    info.teye_version = j->get<std::string>();
   } else if (key == "teye") {
     auto j = ParseSmallJson(value);
     if (!j || !j->is_object()) return warn("expected an object");
