@@ -74,7 +74,7 @@ int64_t EstimateRankMemory(const std::string& path) {
   return static_cast<int64_t>(bytes) + kMemoryPerRank;
 }
 
-Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& paths,
+Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<RankFiles>& paths,
                                               const RankRunOptions& options) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const unsigned total_threads = options.read.threads ? options.read.threads : cores;
@@ -98,7 +98,9 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
         std::unique_lock lock(mu);
         if (next >= paths.size() || failed) return;
         i = next++;
-        cost = EstimateRankMemory(paths[i]);
+        cost = EstimateRankMemory(paths[i].main);
+        for (const FoldedFile& f : paths[i].folded)
+          cost += EstimateRankMemory(f.path) - kMemoryPerRank;
         // Wait until the rank fits in the budget; a rank bigger than the budget runs alone.
         cv.wait(lock, [&] {
           return failed || options.max_memory <= 0 || running == 0 ||
@@ -112,12 +114,12 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
       ReadOptions read = options.read;
       read.threads = std::max(1u, total_threads / static_cast<unsigned>(share));
       Result<RankOutcome> outcome = [&]() -> Result<RankOutcome> {
-        auto trace = ReadTraceFile(paths[i], read);
+        auto trace = ReadRankFiles(paths[i].main, paths[i].folded, read);
         if (!trace.ok()) return trace.error();
         auto analysis = AnalyzeTrace(trace.value(), options.analysis);
         if (!analysis.ok()) {
           Error e = analysis.error();
-          if (e.file.empty()) e.file = paths[i];
+          if (e.file.empty()) e.file = paths[i].main;
           return e;
         }
         RankOutcome o;

@@ -367,14 +367,8 @@ int RunRecord(const RecordOptions& o) {
                  kDescendantWaitS, still_running == 1 ? "it was" : "they were");
   if (WIFSIGNALED(status))
     std::fprintf(stderr, "teye: the command was killed by signal %d\n", WTERMSIG(status));
-  if (whole > 0) {
-    for (const TraceFile& t : traces) {
-      if (!t.partial) {
-        std::fprintf(stderr, "teye: next: teye analyze %s/%s\n", out_dir.c_str(), t.name.c_str());
-        break;
-      }
-    }
-  }
+  // The folder: teye analyze folds each rank's worker processes into it (job_layout.h).
+  if (whole > 0) std::fprintf(stderr, "teye: next: teye analyze %s\n", out_dir.c_str());
   return code;
 }
 

@@ -202,5 +202,61 @@ TEST_F(TorchJob, AHandlerReadsWhileTheMainThreadIsInsideRead) {
   EXPECT_EQ(traces[0]["teye"]["dropped_records"], 0);
 }
 
+// teye analyze DIR of a recorded 2-worker job: the workers are folded into the one rank, each
+// still recognisable by its pid.
+TEST_F(TorchJob, AnalyzeOfATwoWorkerJobIsOneRank) {
+  ProcessResult r =
+      RunProgram({TEYE_BINARY, "record", "-o", out_, "--", TEYE_SYSTEM_PYTHON,
+                  kJobs + "dataloader_job.py", data_},
+                 {{"TEYE_COLLECTOR_LIB", TEYE_COLLECTOR_LIB}, {"OMP_NUM_THREADS", "1"}},
+                 CollectorUnset(), 120);
+  if (Skipped(r)) GTEST_SKIP() << "torch is not installed";
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("teye: next: teye analyze " + out_ + "\n"), std::string::npos) << r.err;
+  auto traces = WholeTraces(5);
+  ASSERT_EQ(traces.size(), 5u) << "the main process and 2 workers per epoch";
+  std::set<int64_t> worker_pids;
+  for (const auto& t : traces)
+    if (t["teye"].contains("forked_from")) worker_pids.insert(t["teye"]["pid"].get<int64_t>());
+
+  ProcessResult a = RunProgram({TEYE_BINARY, "analyze", out_, "-f", "json"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  nlohmann::json report = nlohmann::json::parse(a.out, nullptr, false);
+  ASSERT_TRUE(report.is_object()) << a.out;
+  ASSERT_EQ(report["ranks"].size(), 1u);
+  EXPECT_FALSE(report.contains("cross_rank") && !report["cross_rank"].is_null());
+  const nlohmann::json& rank = report["ranks"][0];
+  EXPECT_EQ(rank["steps"]["count"], 8);  // the shim's ProfilerStep#N
+  bool described = false;
+  for (const auto& note : rank["notes"])
+    described |= note.get<std::string>().find("5 processes in this rank") != std::string::npos;
+  EXPECT_TRUE(described) << rank["notes"].dump();
+
+  // The model keeps each worker's events under its own pid.
+  std::vector<FoldedFile> folded;
+  std::string main;
+  for (const std::string& path : ListDir(out_, ".pt.trace.json")) {
+    if (LoadJson(path)["teye"].contains("forked_from"))
+      folded.push_back({path, ProcessRole::kForkedChild});
+    else
+      main = path;
+  }
+  auto trace = ReadRankFiles(main, folded);
+  ASSERT_TRUE(trace.ok()) << trace.error().ToString();
+  const Trace& t = trace.value();
+  ASSERT_EQ(t.info().processes.size(), 5u);
+  std::set<int64_t> io_pids;
+  int64_t worker_bytes = 0;
+  const HostSliceTable& s = t.host_slices();
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s.kind[i] != HostSliceKind::kIo || t.str(s.detail[i]).rfind(data_ + "/", 0) != 0) continue;
+    const int64_t pid = t.threads().pid[s.thread[i]];
+    io_pids.insert(pid);
+    if (worker_pids.count(pid)) worker_bytes += s.bytes[i];
+  }
+  EXPECT_EQ(io_pids, worker_pids) << "the samples are read by the workers, under their pids";
+  EXPECT_EQ(worker_bytes, 2 * total_bytes_);
+}
+
 }  // namespace
 }  // namespace teye::test
