@@ -15,7 +15,7 @@
 
 namespace teye::collector {
 
-thread_local ThreadSlot t_slot;
+constinit thread_local ThreadSlot t_slot;
 std::atomic<Collector*> Collector::active_{nullptr};
 
 namespace {
@@ -26,6 +26,8 @@ std::atomic<uint64_t> g_next_epoch{1};
 // trace: at exit a big buffer may take a while on a slow file system; in a signal handler the
 // process is about to end, and waiting longer would stall a job that is being stopped.
 constexpr int kFinishWaitMs = 30000;
+// Record memory kept mapped in ahead of the recording threads (record_store.h).
+constexpr size_t kPopulateAheadBytes = size_t{1} << 20;
 constexpr int kFinishWaitInSignalMs = 5000;
 
 // The output folder resolved once, at start: a job that changes its working directory later
@@ -95,6 +97,7 @@ Collector::Collector(Config config, ProcessIdentity identity)
       writer_(strings_, config_.output_dir) {
   store_.Configure(static_cast<size_t>(config_.buffer_mb) << 20,
                    static_cast<size_t>(config_.chunk_kb) << 10);
+  store_.SetPopulateRequest([](void* self) { static_cast<Collector*>(self)->Wake(); }, this);
   writer_.Reset(identity_, config_.trace_name);
   thread_key_ok_ = pthread_key_create(&thread_key_, OnThreadExit) == 0;
 }
@@ -180,6 +183,7 @@ void Collector::BackgroundLoop() {
   int64_t now = RealtimeNs();
   int64_t next_flush = now + flush_ns;
   int64_t next_sample = sample_ns ? now + sample_ns : INT64_MAX;
+  store_.PopulateAhead(kPopulateAheadBytes);
   while (!stop_.load()) {
     int64_t wake = next_flush < next_sample ? next_flush : next_sample;
     if (!recording() && now < window_start_ns_ && window_start_ns_ < wake) wake = window_start_ns_;
@@ -193,6 +197,7 @@ void Collector::BackgroundLoop() {
       uint64_t drained;
       raw::Read(event_fd_, &drained, sizeof drained);
     }
+    store_.PopulateAhead(kPopulateAheadBytes);
     if (const char* requested = finish_reason_.load(std::memory_order_acquire)) {
       char reason[32];
       if (const int sig = finish_signal_.load()) {

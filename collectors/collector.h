@@ -52,7 +52,8 @@ struct ThreadSlot {
   bool background = false;  // the collector's background thread
   bool exiting = false;
 };
-extern thread_local ThreadSlot t_slot;
+// constinit: no dynamic initialisation, so every access is a plain TLS access (no init wrapper).
+extern constinit thread_local ThreadSlot t_slot;
 
 // Marks the calling thread as inside the collector while it lives.
 class InsideCollector {
@@ -119,9 +120,11 @@ class Collector {
   bool io_on() const { return io_on_.load(std::memory_order_relaxed); }
 
   // The calling thread's state, or nullptr when it must not record (exiting, not recording).
-  ThreadState* Thread() {
-    if (t_slot.epoch == epoch_) [[likely]]
-      return t_slot.state;
+  ThreadState* Thread() { return Thread(t_slot); }
+  // The same, with the caller's t_slot already at hand (each TLS access is a call in a library).
+  ThreadState* Thread(ThreadSlot& self) {
+    if (self.epoch == epoch_) [[likely]]
+      return self.state;
     return AttachSlow();
   }
   // The calling thread works for the collector: its I/O is not the job's.

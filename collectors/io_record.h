@@ -21,6 +21,7 @@ constexpr size_t kIoRecordSize = RecordSize(sizeof(IoRecord));
 struct IoCall {
   Collector* c = nullptr;
   ThreadState* ts = nullptr;
+  ThreadSlot* thread = nullptr;  // the caller's t_slot, looked up once
   void* slot = nullptr;
   Chunk* chunk = nullptr;
   uint32_t offset = 0;
@@ -28,37 +29,51 @@ struct IoCall {
 
   __attribute__((always_inline)) IoCall() {
     Collector* col = Collector::Active();
-    if (!col || !col->io_on() || ThreadIsInsideCollector()) return;
-    InsideCollector inside;
-    ThreadState* t = col->Thread();
-    if (!t || t->internal) return;
-    slot = col->store().Reserve(t, kIoRecordSize);
-    if (!slot) return;  // buffer full: counted as dropped
-    chunk = t->chunk.load(std::memory_order_relaxed);
-    offset = chunk->committed.load(std::memory_order_relaxed);
-    c = col;
-    ts = t;
-    start = NowTicks();
+    if (!col || !col->io_on()) return;
+    ThreadSlot& self = t_slot;
+    if (self.busy) return;  // a signal handler interrupted the collector on this thread
+    ++self.busy;
+    ThreadState* t = col->Thread(self);
+    if (t && !t->internal) [[likely]] {
+      slot = col->store().Reserve(t, kIoRecordSize);
+      if (slot) [[likely]] {  // else the buffer is full: counted as dropped
+        // The record's cache line is fetched while the system call runs.
+        __builtin_prefetch(slot, 1, 3);
+        chunk = t->chunk.load(std::memory_order_relaxed);
+        offset = chunk->committed.load(std::memory_order_relaxed);
+        c = col;
+        ts = t;
+        thread = &self;
+        start = NowTicks();
+      }
+    }
+    --self.busy;
   }
 };
 
 inline void RecordIo(IoCall& call, IoOp op, int fd, int64_t result, uint32_t path) {
   const uint64_t end = NowTicks();
-  InsideCollector inside;
+  ThreadSlot& self = *call.thread;
+  ++self.busy;
   Collector* c = call.c;
   ThreadState* ts = call.ts;
   const int error = result < 0 ? errno : 0;  // errno is only read, never changed, on this path
-  if (error == EAGAIN || error == EWOULDBLOCK) return;
-  if (c->config().io_min_ns > 0 && static_cast<double>(end - call.start) * TickClock::NsPerTick() <
-                                       static_cast<double>(c->config().io_min_ns))
+  if ((error == EAGAIN || error == EWOULDBLOCK) ||
+      (c->config().io_min_ns > 0 && static_cast<double>(end - call.start) * TickClock::NsPerTick() <
+                                        static_cast<double>(c->config().io_min_ns))) {
+    --self.busy;
     return;
+  }
   // A signal handler on this thread may have recorded into the slot meanwhile: take a new one.
   if (ts->chunk.load(std::memory_order_relaxed) != call.chunk ||
       call.chunk->committed.load(std::memory_order_relaxed) != call.offset) [[unlikely]] {
     const int saved_errno = errno;
     call.slot = c->store().Reserve(ts, kIoRecordSize);
     errno = saved_errno;
-    if (!call.slot) return;
+    if (!call.slot) {
+      --self.busy;
+      return;
+    }
   }
   auto* r = static_cast<IoRecord*>(call.slot);
   r->h = RecordHeader{RecordType::kIo, 0, static_cast<uint16_t>(kIoRecordSize), ts->tid};
@@ -71,6 +86,7 @@ inline void RecordIo(IoCall& call, IoOp op, int fd, int64_t result, uint32_t pat
   r->op = op;
   r->pad[0] = r->pad[1] = r->pad[2] = 0;
   c->store().Commit(ts, kIoRecordSize);
+  --self.busy;
 }
 
 }  // namespace teye::collector

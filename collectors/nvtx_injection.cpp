@@ -111,7 +111,7 @@ int RangePushEx(const EventAttributes* a) noexcept {
 }
 int RangePushA(const char* m) noexcept {
   TEYE_CHAIN(g_next_core, kRangePushA, PushAFn, m);
-  return Push(0, nullptr, m, kMessageAscii);
+  return PushAscii(m);
 }
 int RangePushW(const wchar_t* m) noexcept {
   TEYE_CHAIN(g_next_core, kRangePushW, PushWFn, m);

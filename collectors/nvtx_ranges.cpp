@@ -42,6 +42,7 @@ class NvtxSource : public Source {
       if (ts->nvtx) {
         ts->nvtx->depth = 0;
         ts->nvtx->overflow = 0;
+        ts->nvtx->other_domains = 0;
         ts->nvtx->text_used = 0;
       }
     }
@@ -57,121 +58,159 @@ class NvtxSource : public Source {
 bool BeginRecording(Recorder& r) {
   if (ThreadIsInsideCollector()) return false;  // a signal handler interrupted the collector
   r.c = Collector::Active();
-  if (!r.c || !r.c->recording()) return false;
+  if (!r.c || !r.c->recording()) [[unlikely]]
+    return false;
   r.ts = r.c->Thread();
   return r.ts != nullptr;
 }
 
 void EmitRange(Collector& c, ThreadState* ts, uint32_t tid, const NvtxOpenRange& o,
-               const char* text, uint64_t end, uint8_t extra_flags, RangeCategory category,
-               uint8_t header_flags) {
-  const size_t len = o.name_id ? 0 : o.text_len;
+               const char* text, uint64_t end, uint8_t extra_flags) {
+  const size_t len = o.record.name_id ? 0 : o.record.name_len;
   const size_t size = RecordSize(sizeof(RangeRecord) + len);
-  auto* r = static_cast<RangeRecord*>(c.Begin(ts, RecordType::kRange, size, tid, header_flags));
+  auto* r = static_cast<RangeRecord*>(c.Begin(ts, RecordType::kRange, size, tid, o.record.h.flags));
   if (!r) return;
-  r->start = o.start;
+  std::memcpy(reinterpret_cast<char*>(r) + sizeof(RecordHeader),
+              reinterpret_cast<const char*>(&o.record) + sizeof(RecordHeader),
+              sizeof(RangeRecord) - sizeof(RecordHeader));
   r->end = end;
-  r->domain = DomainNameId(c, o.domain);
-  r->name_id = o.name_id;
-  r->category = category;
-  r->range_flags = static_cast<uint8_t>(o.flags | extra_flags);
-  r->payload_type = o.payload_type;
-  r->nccl = o.nccl;
-  r->color = o.color;
-  r->nvtx_category = o.category;
+  r->domain = o.domain ? DomainNameId(c, o.domain) : 0;
+  r->range_flags = static_cast<uint8_t>(r->range_flags | extra_flags);
   r->name_len = static_cast<uint16_t>(len);
-  r->pad0 = 0;
-  r->payload = o.payload;
-  r->comm = o.nccl_comm;
-  r->bytes = o.nccl_bytes;
-  r->aux = o.nccl_aux;
-  r->rank = o.nccl_rank;
-  r->nranks = o.nccl_nranks;
-  r->pad1 = 0;
   if (len) std::memcpy(reinterpret_cast<char*>(r + 1), text, len);
   c.Commit(ts, size);
 }
 
+namespace {
+
+// An open range with no name, colour, payload or NCCL fields yet (copied whole: a few vector
+// moves, where a memset and field stores cost more).
+constexpr RangeRecord kBlankRange = [] {
+  RangeRecord r{};
+  r.category = RangeCategory::kNvtx;
+  r.payload_type = PayloadType::kNone;
+  r.nccl = NcclPayloadKind::kNone;
+  r.aux = -1;
+  r.rank = -1;
+  return r;
+}();
+
+void Clear(uint32_t domain, uint64_t start, NvtxOpenRange& o) {
+  o.record = kBlankRange;
+  o.record.start = start;
+  o.domain = domain;
+}
+
+// Copies a pushed range's inline name into the stack's text arena (cut when it is full).
+void KeepText(NvtxThreadStack* s, NvtxOpenRange& o, const char* text, size_t len) {
+  if (s->text_used + len > NvtxThreadStack::kTextBytes)
+    len = NvtxThreadStack::kTextBytes - s->text_used;
+  if (len) std::memcpy(s->text + s->text_used, text, len);
+  o.text_offset = s->text_used;
+  o.record.name_len = static_cast<uint16_t>(len);
+  s->text_used += static_cast<uint32_t>(len);
+}
+
+// NVTX's nesting level of a push in `domain` at stack position `depth`.
+int Level(const NvtxThreadStack* s, int depth, uint32_t domain) {
+  if (domain == 0 && s->other_domains == 0) return depth;
+  int level = 0;
+  for (int i = 0; i < depth; ++i)
+    level += s->entries[i].domain == domain;
+  return level;
+}
+
+// The common pushes end here: the stack has room (overflow counted otherwise).
+NvtxThreadStack* StackWithRoom(Recorder& rec, int& overflow_level) {
+  NvtxThreadStack* s = rec.ts->nvtx ? rec.ts->nvtx : Stack(rec.ts);
+  if (!s) return nullptr;
+  if (s->depth >= NvtxThreadStack::kMaxDepth) [[unlikely]] {
+    ++s->overflow;
+    rec.c->stats().nvtx_stack_overflow.fetch_add(1, std::memory_order_relaxed);
+    overflow_level = s->depth + s->overflow - 1;
+    return nullptr;
+  }
+  return s;
+}
+
+}  // namespace
+
 void Describe(Collector& c, uint32_t domain, const EventAttributes* a, const void* plain,
               int32_t plain_type, NvtxOpenRange& o, Message& m) {
-  o = NvtxOpenRange{};
-  o.domain = domain;
-  o.payload_type = PayloadType::kNone;
-  o.nccl = NcclPayloadKind::kNone;
-  o.nccl_rank = -1;
-  o.nccl_aux = -1;
+  Clear(domain, 0, o);
   if (a) {
     if (!ValidAttributes(a)) return;
     ReadMessage(c, a->message_type, a->message.ascii, m);
     if (a->color_type == kColorArgb) {
-      o.flags |= kRangeHasColor;
-      o.color = a->color;
+      o.record.range_flags |= kRangeHasColor;
+      o.record.color = a->color;
     }
-    o.category = a->category;
-    ReadPayload(a, o.flags, o.payload_type, o.payload);
+    o.record.nvtx_category = a->category;
+    ReadPayload(a, o.record.range_flags, o.record.payload_type, o.record.payload);
     if (IsNcclDomain(domain)) {
       std::string_view name =
           m.name_id ? c.strings().Get(m.name_id) : std::string_view(m.text ? m.text : "", m.len);
       NcclRangeInfo nccl;
       DecodeNcclPayload(c, a, name, nccl);
-      o.nccl = nccl.kind;
-      o.nccl_comm = nccl.comm;
-      o.nccl_bytes = nccl.bytes;
-      o.nccl_aux = nccl.aux;
-      o.nccl_rank = nccl.rank;
-      o.nccl_nranks = nccl.nranks;
+      o.record.nccl = nccl.kind;
+      o.record.comm = nccl.comm;
+      o.record.bytes = nccl.bytes;
+      o.record.aux = nccl.aux;
+      o.record.rank = nccl.rank;
+      o.record.nranks = nccl.nranks;
     }
   } else {
     ReadMessage(c, plain_type, plain, m);
   }
-  o.name_id = m.name_id;
+  o.record.name_id = m.name_id;
 }
+
+int PushAscii(const char* message) {
+  Recorder rec;
+  if (!BeginRecording(rec)) return 0;
+  InsideCollector inside;
+  const uint64_t now = NowTicks();
+  int overflow_level = 0;
+  NvtxThreadStack* s = StackWithRoom(rec, overflow_level);
+  if (!s) return overflow_level;
+  NvtxOpenRange& o = s->entries[s->depth];
+  Clear(0, now, o);
+  KeepText(s, o, message ? message : "", message ? strnlen(message, kMaxInlineText) : 0);
+  return Level(s, s->depth++, 0);
+}
+
 int Push(uint32_t domain, const EventAttributes* a, const void* plain, int32_t plain_type) {
   Recorder rec;
   if (!BeginRecording(rec)) return 0;
-  const uint64_t now = NowTicks();
   InsideCollector inside;
-  NvtxThreadStack* s = Stack(rec.ts);
-  if (!s) return 0;
-  if (s->depth >= NvtxThreadStack::kMaxDepth) {
-    ++s->overflow;
-    rec.c->stats().nvtx_stack_overflow.fetch_add(1, std::memory_order_relaxed);
-    return s->depth + s->overflow - 1;
-  }
+  const uint64_t now = NowTicks();
+  int overflow_level = 0;
+  NvtxThreadStack* s = StackWithRoom(rec, overflow_level);
+  if (!s) return overflow_level;
   NvtxOpenRange& o = s->entries[s->depth];
   Message m;
   Describe(*rec.c, domain, a, plain, plain_type, o, m);
-  if (!o.name_id && m.text && m.len) {
-    size_t len = m.len;
-    if (s->text_used + len > NvtxThreadStack::kTextBytes)
-      len = NvtxThreadStack::kTextBytes - s->text_used;
-    std::memcpy(s->text + s->text_used, m.text, len);
-    o.text_offset = s->text_used;
-    o.text_len = static_cast<uint16_t>(len);
-    s->text_used += static_cast<uint32_t>(len);
-  } else {
-    o.text_offset = s->text_used;
-    o.text_len = 0;
-  }
-  o.start = now;
-  int level = 0;
-  for (int i = 0; i < s->depth; ++i)
-    level += s->entries[i].domain == domain;
-  ++s->depth;
-  return level;
+  o.record.start = now;
+  KeepText(s, o, m.text, o.record.name_id || !m.text ? 0 : m.len);
+  if (domain != 0) ++s->other_domains;
+  return Level(s, s->depth++, domain);
 }
 
 int Pop(uint32_t domain) {
   Recorder rec;
   if (!BeginRecording(rec)) return -1;
-  const uint64_t now = NowTicks();
   InsideCollector inside;
+  const uint64_t now = NowTicks();
   NvtxThreadStack* s = rec.ts->nvtx;
-  if (s && s->overflow > 0) {
+  if (!s) {
+    rec.c->stats().nvtx_unmatched_pops.fetch_add(1, std::memory_order_relaxed);
+    return -1;
+  }
+  if (s->overflow > 0) [[unlikely]] {
     --s->overflow;
     return s->depth + s->overflow;
   }
-  int i = s ? s->depth - 1 : -1;
+  int i = s->depth - 1;
   while (i >= 0 && s->entries[i].domain != domain)
     --i;
   if (i < 0) {
@@ -179,17 +218,21 @@ int Pop(uint32_t domain) {
     return -1;
   }
   const NvtxOpenRange& o = s->entries[i];
-  EmitRange(*rec.c, rec.ts, rec.ts->tid, o, s->text + o.text_offset, now, 0, RangeCategory::kNvtx);
-  int level = 0;
-  for (int k = 0; k < i; ++k)
-    level += s->entries[k].domain == domain;
-  // Remove entry i (usually the top); keep the text arena tight.
+  EmitRange(*rec.c, rec.ts, rec.ts->tid, o, s->text + o.text_offset, now, 0);
+  const int level = Level(s, i, domain);
+  if (domain != 0) --s->other_domains;
+  if (i == s->depth - 1) [[likely]] {
+    s->text_used = o.text_offset;  // the top's name is the last in the arena
+    --s->depth;
+    return level;
+  }
+  // A pop in one domain under an open range of another: remove entry i, keep the arena tight.
   for (int k = i; k + 1 < s->depth; ++k)
     s->entries[k] = s->entries[k + 1];
   --s->depth;
   uint32_t used = 0;
   for (int k = 0; k < s->depth; ++k) {
-    const uint32_t e = s->entries[k].text_offset + s->entries[k].text_len;
+    const uint32_t e = s->entries[k].text_offset + s->entries[k].record.name_len;
     if (e > used) used = e;
   }
   s->text_used = used;
@@ -199,13 +242,13 @@ int Pop(uint32_t domain) {
 void Mark(uint32_t domain, const EventAttributes* a, const void* plain, int32_t plain_type) {
   Recorder rec;
   if (!BeginRecording(rec)) return;
-  NvtxOpenRange o;
   InsideCollector inside;
+  NvtxOpenRange o;
   Message m;
   Describe(*rec.c, domain, a, plain, plain_type, o, m);
-  o.start = NowTicks();
-  o.text_len = static_cast<uint16_t>(o.name_id ? 0 : m.len);
-  EmitRange(*rec.c, rec.ts, rec.ts->tid, o, m.text, o.start, kRangeInstant, RangeCategory::kNvtx);
+  o.record.start = NowTicks();
+  o.record.name_len = static_cast<uint16_t>(o.record.name_id ? 0 : m.len);
+  EmitRange(*rec.c, rec.ts, rec.ts->tid, o, m.text, o.record.start, kRangeInstant);
 }
 
 void NameTrack(Collector& c, ThreadState* ts, uint32_t tid, std::string_view name) {
@@ -218,11 +261,12 @@ void NameTrack(Collector& c, ThreadState* ts, uint32_t tid, std::string_view nam
   std::memcpy(reinterpret_cast<char*>(r + 1), name.data(), len);
   c.Commit(ts, size);
 }
+
 void NameThread(uint32_t tid, const char* name, size_t len) {
   Recorder rec;
   if (!BeginRecording(rec) || !name) return;
-  NameTrack(*rec.c, rec.ts, tid, std::string_view(name, len));
   InsideCollector inside;
+  NameTrack(*rec.c, rec.ts, tid, std::string_view(name, len));
 }
 
 }  // namespace nvtx_impl
@@ -235,12 +279,12 @@ void NvtxCloseThread(Collector& c, ThreadState* ts, bool /*at_exit*/) {
   const uint64_t now = NowTicks();
   for (int i = s->depth - 1; i >= 0; --i) {
     const NvtxOpenRange& o = s->entries[i];
-    EmitRange(c, ts, ts->tid, o, s->text + o.text_offset, now, kRangeUnclosed,
-              RangeCategory::kNvtx);
+    EmitRange(c, ts, ts->tid, o, s->text + o.text_offset, now, kRangeUnclosed);
     c.stats().nvtx_unclosed.fetch_add(1, std::memory_order_relaxed);
   }
   s->depth = 0;
   s->overflow = 0;
+  s->other_domains = 0;
   s->text_used = 0;
 }
 

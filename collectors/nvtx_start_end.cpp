@@ -48,8 +48,8 @@ RangeId Start(uint32_t domain, const EventAttributes* a, const void* plain, int3
   NvtxOpenRange o;
   Message m;
   Describe(*rec.c, domain, a, plain, plain_type, o, m);
-  if (!o.name_id && m.text && m.len)
-    o.name_id = rec.c->strings().Intern(std::string_view(m.text, m.len));
+  if (!o.record.name_id && m.text && m.len)
+    o.record.name_id = rec.c->strings().Intern(std::string_view(m.text, m.len));
   std::lock_guard<std::mutex> lock(g_start_end_mutex);
   if (!g_start_end) {
     // Mapped (zeroed) rather than calloc'ed: this may run in a signal handler.
@@ -66,9 +66,16 @@ RangeId Start(uint32_t domain, const EventAttributes* a, const void* plain, int3
     while (lane < kStartEndLanes - 1 && (g_lanes_busy & (1u << lane)))
       ++lane;
     g_lanes_busy |= 1u << lane;
-    slot =
-        StartEndRange{id,         now,       domain,  o.name_id,      o.color,
-                      o.category, o.payload, o.flags, o.payload_type, static_cast<uint8_t>(lane)};
+    slot = StartEndRange{id,
+                         now,
+                         domain,
+                         o.record.name_id,
+                         o.record.color,
+                         o.record.nvtx_category,
+                         o.record.payload,
+                         o.record.range_flags,
+                         o.record.payload_type,
+                         static_cast<uint8_t>(lane)};
     if (!(g_lanes_named & (1u << lane))) {
       g_lanes_named |= 1u << lane;
       char label[48];
@@ -109,19 +116,20 @@ void End(RangeId id) {
     }
   }
   NvtxOpenRange o{};
-  o.start = found.start;
+  o.record.start = found.start;
+  o.record.category = RangeCategory::kNvtx;
+  o.record.name_id = found.name_id;
+  o.record.color = found.color;
+  o.record.nvtx_category = found.category;
+  o.record.payload = found.payload;
+  o.record.range_flags = found.flags;
+  o.record.payload_type = found.payload_type;
+  o.record.nccl = NcclPayloadKind::kNone;
+  o.record.rank = -1;
+  o.record.aux = -1;
   o.domain = found.domain;
-  o.name_id = found.name_id;
-  o.color = found.color;
-  o.category = found.category;
-  o.payload = found.payload;
-  o.flags = found.flags;
-  o.payload_type = found.payload_type;
-  o.nccl = NcclPayloadKind::kNone;
-  o.nccl_rank = -1;
-  o.nccl_aux = -1;
   EmitRange(*rec.c, rec.ts, static_cast<uint32_t>(kStartEndTrackBase + found.lane), o, nullptr, now,
-            kRangeStartEnd, RangeCategory::kNvtx);
+            kRangeStartEnd);
 }
 
 void ForgetStartEndInChild() {

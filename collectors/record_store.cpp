@@ -8,6 +8,11 @@ namespace {
 
 // Thread states reserved per store (threads that ever recorded at the same time).
 constexpr uint32_t kMaxThreads = 16384;
+constexpr uintptr_t kPage = 4096;
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14
+#endif
 
 void* MapReserved(size_t bytes) {
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
@@ -54,9 +59,35 @@ Chunk* RecordStore::Acquire() {
   do {
     if (index >= max_chunks_) return nullptr;
   } while (!carved_.compare_exchange_weak(index, index + 1, std::memory_order_relaxed));
+  const uint32_t ready = populated_.load(std::memory_order_acquire);
+  if (index >= ready) Populate(index, 1);  // cold: one system call instead of a fault per page
+  if (populate_request_ && index + 4 >= ready) populate_request_(populate_arg_);
   Chunk* c = new (ChunkAt(index)) Chunk;
   c->capacity = static_cast<uint32_t>(chunk_bytes_);
   return c;
+}
+
+void RecordStore::Populate(uint32_t first, uint32_t count) {
+  const auto begin = reinterpret_cast<uintptr_t>(ChunkAt(first)) & ~(kPage - 1);
+  const auto end =
+      (reinterpret_cast<uintptr_t>(ChunkAt(first)) + count * stride_ + kPage - 1) & ~(kPage - 1);
+  if (::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE) == 0) return;
+  // Older kernels: write-fault each page in without changing a byte (another thread may
+  // already be writing records into the first or last page).
+  for (uintptr_t page = begin; page < end; page += kPage)
+    __atomic_fetch_add(reinterpret_cast<uint64_t*>(page), 0, __ATOMIC_RELAXED);
+}
+
+void RecordStore::PopulateAhead(size_t ahead_bytes) {
+  if (!arena_) return;
+  const auto ahead = static_cast<uint32_t>(ahead_bytes / chunk_bytes_ + 1);
+  const uint32_t carved = carved_.load(std::memory_order_relaxed);
+  const uint32_t target = carved + ahead < max_chunks_ ? carved + ahead : max_chunks_;
+  const uint32_t ready = populated_.load(std::memory_order_relaxed);
+  const uint32_t first = ready > carved ? ready : carved;
+  if (first >= target) return;
+  Populate(first, target - first);
+  populated_.store(target, std::memory_order_release);
 }
 
 void RecordStore::PushFree(Chunk* c) {

@@ -7,7 +7,10 @@
 // writer takes the whole stack, drains it and returns the chunks to a lock-free free list.
 //
 // Memory is a fixed budget reserved once with mmap (untouched pages cost nothing) and carved
-// into chunks as they are first needed; thread states come from a second reserved region. So a
+// into chunks as they are first needed; thread states come from a second reserved region. A page
+// fault per 4 KiB of records would cost a recording thread tens of ns per record, so the
+// background thread maps in the pages of the next chunks ahead of time (PopulateAhead), and a
+// thread that still carves a cold chunk maps it in with one madvise. So a
 // recording thread never takes a lock or calls malloc: a signal handler that interrupts one and
 // records itself cannot deadlock on it (see Collector::Begin for the rest of that story). When the
 // budget is spent, records are dropped and counted, never waited for. Every committed record is
@@ -96,6 +99,16 @@ class RecordStore {
   // thread but `survivor`. Only the forking thread exists in the child, so no lock is needed.
   void ResetInChild(ThreadState* survivor);
 
+  // Called (async-signal-safe) when a recording thread carves a chunk near the end of the ready
+  // ones: the collector wakes its background thread, which calls PopulateAhead.
+  void SetPopulateRequest(void (*request)(void*), void* arg) {
+    populate_arg_ = arg;
+    populate_request_ = request;
+  }
+  // Maps in the pages of the chunks after those handed out, up to ahead_bytes (not in a signal
+  // handler's way: never called by recording threads).
+  void PopulateAhead(size_t ahead_bytes);
+
  private:
   void* ReserveSlow(ThreadState* ts, size_t size);
   Chunk* ChunkAt(uint32_t index) const {
@@ -105,6 +118,7 @@ class RecordStore {
     return static_cast<uint32_t>((reinterpret_cast<const uint8_t*>(c) - arena_) / stride_);
   }
   Chunk* Acquire();
+  void Populate(uint32_t first, uint32_t count);
   void Retire(Chunk* c);
   void PushFree(Chunk* c);
   static void VisitRange(Chunk* c, uint32_t end, auto& visit);
@@ -114,7 +128,10 @@ class RecordStore {
   size_t stride_ = 0;
   size_t chunk_bytes_ = size_t{64} << 10;
   uint32_t max_chunks_ = 0;
-  std::atomic<uint32_t> carved_{0};  // chunks handed out of the arena so far
+  std::atomic<uint32_t> carved_{0};     // chunks handed out of the arena so far
+  std::atomic<uint32_t> populated_{0};  // chunks [0, populated_) have their pages mapped in
+  void (*populate_request_)(void*) = nullptr;
+  void* populate_arg_ = nullptr;
   // Free chunks: (ABA tag << 32) | (index + 1). Popped by recording threads, pushed by the writer.
   std::atomic<uint64_t> free_head_{0};
   // Retired chunks: index + 1 of the top. Pushed by recording threads, taken whole by the writer.
