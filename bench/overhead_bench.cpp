@@ -8,7 +8,8 @@
 // printed). Each recorded run must have kept every call (no drops), or the figure would be that
 // of the drop path. Not a test: `make bench` prints the table.
 //
-//   teye_overhead_bench [--runs K]
+//   teye_overhead_bench [--runs K] [--probe PATH] [--collector PATH]
+//   (the paths default to the build tree's; give them when the binaries were moved)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -111,8 +112,12 @@ std::string LoadAverage() {
 
 int main(int argc, char** argv) {
   int runs = 7;
-  for (int i = 1; i + 1 < argc; ++i)
+  std::string probe = TEYE_OVERHEAD_PROBE, collector = TEYE_COLLECTOR_LIB;
+  for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--runs") == 0) runs = std::max(1, std::atoi(argv[i + 1]));
+    if (std::strcmp(argv[i], "--probe") == 0) probe = argv[i + 1];
+    if (std::strcmp(argv[i], "--collector") == 0) collector = argv[i + 1];
+  }
   const std::vector<std::string> base = CleanEnv();
   std::printf(
       "Collector overhead as a job meets it: %s with and without LD_PRELOAD=%s,\n"
@@ -126,12 +131,12 @@ int main(int argc, char** argv) {
     long worst_drops = 0;
     bool failed = false;
     for (int r = 0; r < runs; ++r) {
-      const std::vector<std::string> argv = {TEYE_OVERHEAD_PROBE, p.mode, std::to_string(p.calls)};
+      const std::vector<std::string> argv = {probe, p.mode, std::to_string(p.calls)};
       const std::string a = Run(argv, base);
       char dir[] = "/tmp/teye-overhead-XXXXXX";
       if (!::mkdtemp(dir)) return 2;
       std::vector<std::string> env = base;
-      env.push_back(std::string("LD_PRELOAD=") + TEYE_COLLECTOR_LIB);
+      env.push_back("LD_PRELOAD=" + collector);
       env.push_back(std::string("TEYE_OUTPUT_DIR=") + dir);
       env.push_back("TEYE_QUIET=1");
       const std::string b = Run(argv, env);

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "nvtx_injection.h"
 #include "raw_io.h"
+#include "signal_safe_lock.h"
 
 namespace teye::collector {
 
@@ -128,7 +129,7 @@ void Collector::Start(bool background) {
                        ? window_start_ns_ + static_cast<int64_t>(config_.duration_s * 1e9)
                        : 0;
   {
-    std::lock_guard<std::mutex> lock(facts_mutex_);
+    SignalSafeLock lock(facts_mutex_);
     RankInfo r = ReadRankInfo([](const char* n) { return static_cast<const char*>(getenv(n)); });
     rank_ = r.rank;
     world_size_ = r.world_size;
@@ -347,7 +348,7 @@ void Collector::FinishImpl(const char* reason) {
     sources_[i]->OnFlush(true);
   Footer footer;
   {
-    std::lock_guard<std::mutex> lock(facts_mutex_);
+    SignalSafeLock lock(facts_mutex_);
     footer.devices = devices_;
     footer.rank = rank_;
     footer.world_size = world_size_;
@@ -368,7 +369,7 @@ void Collector::FinishImpl(const char* reason) {
     footer.dropped_strings = strings_.dropped();
     footer.buffer_bytes = store_.allocated_bytes();
     if (writer_.Finish(footer, &path)) {
-      std::lock_guard<std::mutex> facts(facts_mutex_);
+      SignalSafeLock facts(facts_mutex_);
       final_path_ = path;
     }
   }
@@ -385,7 +386,7 @@ void Collector::FinishImpl(const char* reason) {
 }
 
 std::string Collector::final_path() const {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   return final_path_;
 }
 
@@ -416,7 +417,7 @@ bool Collector::FlushFromSignal(int timeout_ms) {
 }
 
 void Collector::NoteDevice(const DeviceProps& d) {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   for (auto& existing : devices_) {
     if (existing.id == d.id) {
       existing = d;
@@ -427,12 +428,12 @@ void Collector::NoteDevice(const DeviceProps& d) {
 }
 
 std::vector<DeviceProps> Collector::Devices() const {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   return devices_;
 }
 
 void Collector::NoteRank(int rank, int world_size, const char* backend) {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   if (rank_ < 0 && rank >= 0) {
     rank_ = rank;
     if (world_size_ <= 0) world_size_ = world_size;
@@ -441,12 +442,12 @@ void Collector::NoteRank(int rank, int world_size, const char* backend) {
 }
 
 void Collector::SetCuptiStatus(std::string status) {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   cupti_status_ = std::move(status);
 }
 
 void Collector::SetNvmlStatus(std::string status) {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   nvml_status_ = std::move(status);
 }
 
@@ -458,8 +459,17 @@ void Collector::AddSource(Source* source) {
 }
 
 // The lock order is the one in collector.h. The string table and the record store are
-// lock-free: the child resets the store and keeps every string.
+// lock-free: the child resets the store and keeps every string. Signals stay blocked on the
+// forking thread from the first lock to the last unlock, so that no signal handler runs on a
+// thread holding the collector's locks (the parent and the child restore the mask).
+namespace {
+sigset_t g_mask_before_fork;
+}
+
 void Collector::PrepareFork() {
+  sigset_t all;
+  sigfillset(&all);
+  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &g_mask_before_fork, sizeof(unsigned long));
   writer_mutex_.lock();
   facts_mutex_.lock();
   NvtxLockForFork(true);
@@ -469,6 +479,7 @@ void Collector::ParentAfterFork() {
   NvtxLockForFork(false);
   facts_mutex_.unlock();
   writer_mutex_.unlock();
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &g_mask_before_fork, nullptr, sizeof(unsigned long));
 }
 
 void Collector::ChildAfterFork() {
@@ -495,7 +506,7 @@ void Collector::ChildAfterFork() {
   stats_.Reset();
   writer_.Reset(identity_, config_.trace_name);
   {
-    std::lock_guard<std::mutex> lock(facts_mutex_);
+    SignalSafeLock lock(facts_mutex_);
     cupti_status_ = "off (forked child)";
     nvml_status_ = "off (forked child)";
     final_path_.clear();

@@ -17,6 +17,7 @@
 #include "collector.h"
 #include "cupti_api.h"
 #include "log.h"
+#include "signal_safe_lock.h"
 
 #ifndef TEYE_CUPTI_DEFAULT_PATH
 #define TEYE_CUPTI_DEFAULT_PATH ""
@@ -37,7 +38,7 @@ class Converter {
   }
 
   void ProcessBuffer(CUcontext context, uint32_t stream_id, uint8_t* buffer, size_t valid_size) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    SignalSafeLock lock(mutex_);  // the end of the trace may wait for it (signal_safe_lock.h)
     c_.stats().cupti_buffers.fetch_add(1, std::memory_order_relaxed);
     ts_ = c_.Thread();
     if (buffer && valid_size && api_.activity_get_next_record) {
