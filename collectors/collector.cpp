@@ -248,6 +248,7 @@ void Collector::MarkThreadInternal() {
 
 ThreadState* Collector::AttachSlow() {
   if (t_slot.exiting) return nullptr;
+  InsideCollector inside;  // a handler attaching the same thread meanwhile would leak a state
   ThreadState* ts = store_.AttachThread(static_cast<uint32_t>(raw::GetTid()));
   if (ts) {
     prctl(PR_GET_NAME, ts->name, 0, 0, 0);

@@ -169,7 +169,7 @@ __attribute__((constructor(101))) void ResolveRealFunctions() {
   Real(r_Exit, "_Exit");
 }
 
-ssize_t DoRead(int fd, void* buf, size_t n) {
+__attribute__((always_inline)) inline ssize_t DoRead(int fd, void* buf, size_t n) {
   ReadFn fn = Real(r_read, "read");
   IoCall call;
   ssize_t r = fn ? fn(fd, buf, n) : ::syscall(SYS_read, fd, buf, n);
@@ -177,8 +177,8 @@ ssize_t DoRead(int fd, void* buf, size_t n) {
   return r;
 }
 
-ssize_t DoPread(std::atomic<PreadFn>& slot, const char* name, int fd, void* buf, size_t n,
-                off_t off) {
+__attribute__((always_inline)) inline ssize_t DoPread(std::atomic<PreadFn>& slot, const char* name,
+                                                      int fd, void* buf, size_t n, off_t off) {
   PreadFn fn = Real(slot, name);
   IoCall call;
   ssize_t r = fn ? fn(fd, buf, n, off) : ::syscall(SYS_pread64, fd, buf, n, off);

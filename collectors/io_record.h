@@ -32,22 +32,24 @@ struct IoCall {
     if (!col || !col->io_on()) return;
     ThreadSlot& self = t_slot;
     if (self.busy) return;  // a signal handler interrupted the collector on this thread
-    ++self.busy;
     ThreadState* t = col->Thread(self);
-    if (t && !t->internal) [[likely]] {
-      slot = col->store().Reserve(t, kIoRecordSize);
-      if (slot) [[likely]] {  // else the buffer is full: counted as dropped
-        // The record's cache line is fetched while the system call runs.
-        __builtin_prefetch(slot, 1, 3);
-        chunk = t->chunk.load(std::memory_order_relaxed);
-        offset = chunk->committed.load(std::memory_order_relaxed);
-        c = col;
-        ts = t;
-        thread = &self;
-        start = NowTicks();
-      }
+    if (!t || t->internal) [[unlikely]]
+      return;
+    // Finding the slot changes nothing; taking a new chunk does, so only that counts as inside.
+    slot = RecordStore::ReserveFast(t, kIoRecordSize);
+    if (!slot) [[unlikely]] {
+      ++self.busy;
+      slot = col->store().ReserveSlowPath(t, kIoRecordSize);
+      --self.busy;
+      if (!slot) return;  // the buffer is full: counted as dropped
     }
-    --self.busy;
+    __builtin_prefetch(slot, 1, 3);  // the record's cache line comes while the system call runs
+    chunk = t->chunk.load(std::memory_order_relaxed);
+    offset = static_cast<uint32_t>(static_cast<uint8_t*>(slot) - chunk->data);
+    c = col;
+    ts = t;
+    thread = &self;
+    start = NowTicks();
   }
 };
 
@@ -85,7 +87,7 @@ inline void RecordIo(IoCall& call, IoOp op, int fd, int64_t result, uint32_t pat
   r->error = error;
   r->op = op;
   r->pad[0] = r->pad[1] = r->pad[2] = 0;
-  c->store().Commit(ts, kIoRecordSize);
+  c->store().Commit(ts, kIoRecordSize);  // ts's chunk: call.chunk, or the one just reserved
   --self.busy;
 }
 

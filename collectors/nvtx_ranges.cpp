@@ -70,9 +70,28 @@ void EmitRange(Collector& c, ThreadState* ts, uint32_t tid, const NvtxOpenRange&
   const size_t size = RecordSize(sizeof(RangeRecord) + len);
   auto* r = static_cast<RangeRecord*>(c.Begin(ts, RecordType::kRange, size, tid, o.record.h.flags));
   if (!r) return;
-  std::memcpy(reinterpret_cast<char*>(r) + sizeof(RecordHeader),
-              reinterpret_cast<const char*>(&o.record) + sizeof(RecordHeader),
-              sizeof(RangeRecord) - sizeof(RecordHeader));
+  if (o.plain) {
+    r->start = o.record.start;
+    r->name_id = 0;
+    r->category = RangeCategory::kNvtx;
+    r->range_flags = 0;
+    r->payload_type = PayloadType::kNone;
+    r->nccl = NcclPayloadKind::kNone;
+    r->color = 0;
+    r->nvtx_category = 0;
+    r->pad0 = 0;
+    r->payload = 0;
+    r->comm = 0;
+    r->bytes = 0;
+    r->aux = -1;
+    r->rank = -1;
+    r->nranks = 0;
+    r->pad1 = 0;
+  } else {
+    std::memcpy(reinterpret_cast<char*>(r) + sizeof(RecordHeader),
+                reinterpret_cast<const char*>(&o.record) + sizeof(RecordHeader),
+                sizeof(RangeRecord) - sizeof(RecordHeader));
+  }
   r->end = end;
   r->domain = o.domain ? DomainNameId(c, o.domain) : 0;
   r->range_flags = static_cast<uint8_t>(r->range_flags | extra_flags);
@@ -99,6 +118,7 @@ void Clear(uint32_t domain, uint64_t start, NvtxOpenRange& o) {
   o.record = kBlankRange;
   o.record.start = start;
   o.domain = domain;
+  o.plain = false;
 }
 
 // Copies a pushed range's inline name into the stack's text arena (cut when it is full).
@@ -174,7 +194,11 @@ int PushAscii(const char* message) {
   NvtxThreadStack* s = StackWithRoom(rec, overflow_level);
   if (!s) return overflow_level;
   NvtxOpenRange& o = s->entries[s->depth];
-  Clear(0, now, o);
+  o.record.h.flags = 0;
+  o.record.start = now;
+  o.record.name_id = 0;
+  o.domain = 0;
+  o.plain = true;
   KeepText(s, o, message ? message : "", message ? strnlen(message, kMaxInlineText) : 0);
   return Level(s, s->depth++, 0);
 }

@@ -22,6 +22,9 @@ struct NvtxOpenRange {
   RangeRecord record;  // header unused; name_len: inline name length (text in the stack's arena)
   uint32_t domain;     // domain index (nvtx_registry.h), 0 = default
   uint32_t text_offset;
+  // A plain named range (nvtxRangePushA): only record.start and record.name_len are set; the
+  // rest is the same for all of them and written at the pop.
+  bool plain;
 };
 
 // A thread's open push/pop ranges, with their inline names in a small text arena.

@@ -69,6 +69,14 @@ class RecordStore {
     }
     return ReserveSlow(ts, size);
   }
+  // Reserve's first half: the space in ts's current chunk, or nullptr when ReserveSlow is needed.
+  static void* ReserveFast(ThreadState* ts, size_t size) {
+    Chunk* c = ts->chunk.load(std::memory_order_relaxed);
+    if (!c) return nullptr;
+    const uint32_t used = c->committed.load(std::memory_order_relaxed);
+    return used + size <= c->capacity ? c->data + used : nullptr;
+  }
+  void* ReserveSlowPath(ThreadState* ts, size_t size) { return ReserveSlow(ts, size); }
   void Commit(ThreadState* ts, size_t size) {
     Chunk* c = ts->chunk.load(std::memory_order_relaxed);
     c->committed.store(c->committed.load(std::memory_order_relaxed) + static_cast<uint32_t>(size),
