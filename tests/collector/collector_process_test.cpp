@@ -228,6 +228,8 @@ TEST_F(ProcessTest, SigkillLeavesAFileMarkedPartialThatStillReads) {
   ASSERT_TRUE(trace.ok()) << trace.error().ToString();
   EXPECT_TRUE(trace.value().stats().truncated);
   EXPECT_GT(trace.value().host_slices().size(), 0u);
+  // Without its footer it is still known as the collector's, not as a PyTorch profiler trace.
+  EXPECT_EQ(trace.value().info().producer, "teye-collector");
 }
 
 TEST_F(ProcessTest, DisabledCollectorChangesNothing) {
