@@ -139,15 +139,15 @@ TEST_F(TorchJob, SigtermToTheProcessGroupLeavesEveryTraceWhole) {
 TEST_F(TorchJob, SpawnedWorkersUnderTeyeRecord) {
   ProcessResult r =
       RunProgram({TEYE_BINARY, "record", "-o", out_, "--", TEYE_SYSTEM_PYTHON,
-                  kJobs + "dataloader_job.py", data_, "--context", "spawn"},
+                  kJobs + "dataloader_job.py", data_, "--context", "spawn", "--epochs", "1"},
                  {{"TEYE_COLLECTOR_LIB", TEYE_COLLECTOR_LIB}, {"OMP_NUM_THREADS", "1"}},
                  CollectorUnset(), 120);
   if (Skipped(r)) GTEST_SKIP() << "torch is not installed";
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, "batches 8\n");
+  EXPECT_EQ(r.out, "batches 4\n");
   // teye record waited for every process the job started: all traces whole, all listed.
   EXPECT_TRUE(ListDir(out_, ".partial").empty()) << r.err;
-  auto traces = WholeTraces(5);
+  auto traces = WholeTraces(3);
   const size_t listed = ListDir(out_, ".pt.trace.json").size();
   EXPECT_NE(r.err.find("teye: " + std::to_string(listed) + " traces in "), std::string::npos)
       << r.err;
@@ -162,11 +162,11 @@ TEST_F(TorchJob, SpawnedWorkersUnderTeyeRecord) {
       if (e["name"] == "read" && e["args"].value("path", "").rfind(data_ + "/", 0) == 0)
         bytes += e["args"]["bytes"].get<int64_t>();
   }
-  EXPECT_EQ(bytes, 2 * total_bytes_);
+  EXPECT_EQ(bytes, total_bytes_);
   int children = 0;
   for (const auto& t : traces)
     children += t["teye"]["ppid"] == main_pid;
-  EXPECT_GE(children, 4) << "2 workers per epoch";
+  EXPECT_GE(children, 2) << "2 workers (and multiprocessing's resource tracker)";
 }
 
 TEST_F(TorchJob, AJobThatChangesDirectoryWritesWhereItWasAsked) {

@@ -1,7 +1,8 @@
 """A tiny training loop with a real torch DataLoader (2 workers reading files) and SGD.
 
-Usage: dataloader_job.py DATA_DIR [--context fork|spawn] [--chdir DIR]
+Usage: dataloader_job.py DATA_DIR [--context fork|spawn] [--epochs N] [--chdir DIR]
   --context   how the DataLoader starts its workers (default fork)
+  --epochs    passes over the data (default 2), each with 2 fresh workers
   --chdir     change the working directory to DIR before training, and back to / after the
               first epoch (a job that moves around while it is recorded)
 Exits 77 when torch is not installed (the test then skips).
@@ -35,6 +36,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("data")
     parser.add_argument("--context", default="fork")
+    parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--chdir")
     args = parser.parse_args()
     data = os.path.abspath(args.data)
@@ -45,7 +47,7 @@ def main():
     model = torch.nn.Linear(1, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
     batches = 0
-    for epoch in range(2):
+    for epoch in range(args.epochs):
         for batch in loader:
             loss = model(batch).sum()
             optimizer.zero_grad()

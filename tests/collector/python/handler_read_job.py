@@ -1,6 +1,6 @@
 """A job whose signal handler calls read() while its main thread is inside read(): a C SIGALRM
 handler (programs/reading_handler.c, loaded with ctypes) opens and reads a file every 100 us
-while the main thread reads files in a loop for a second.
+while the main thread reads files in a loop for half a second.
 
 Usage: handler_read_job.py HANDLER_LIB DATA_DIR. Prints "handler read" when the handler
 completed reads. Exits 77 when torch is not installed.
@@ -25,7 +25,7 @@ def main():
     if lib.teye_test_start_reading_handler(files[0].encode(), 100) != 0:
         print("cannot start the handler")
         return 1
-    deadline = time.monotonic() + 1.0
+    deadline = time.monotonic() + 0.5
     while time.monotonic() < deadline:
         for path in files:
             with open(path, "rb", buffering=0) as f:
