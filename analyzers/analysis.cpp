@@ -34,6 +34,31 @@ void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
         100 * a.replay_error));
 }
 
+// "3 processes: the main process (pid 100) and its 2 forked children (DataLoader workers,
+// pids 101, 102)..." — the processes a collector trace of a rank folds together.
+std::string DescribeProcesses(const std::vector<ProcessInfo>& processes) {
+  std::string forked, spawned;
+  int forked_count = 0, spawned_count = 0;
+  for (size_t i = 1; i < processes.size(); ++i) {
+    const bool fork = processes[i].role == ProcessRole::kForkedChild;
+    std::string& list = fork ? forked : spawned;
+    list += (list.empty() ? "" : ", ") + std::to_string(processes[i].pid);
+    ++(fork ? forked_count : spawned_count);
+  }
+  std::string text = fmt::format("{} processes in this rank: the main process (pid {})",
+                                 processes.size(), processes.front().pid);
+  if (forked_count)
+    text += fmt::format(", {} forked child{} (DataLoader workers in the fork context; pid{} {})",
+                        forked_count, forked_count == 1 ? "" : "ren", forked_count == 1 ? "" : "s",
+                        forked);
+  if (spawned_count)
+    text += fmt::format(
+        ", {} child{} started by Python multiprocessing (spawned workers, its resource tracker; "
+        "pid{} {})",
+        spawned_count, spawned_count == 1 ? "" : "ren", spawned_count == 1 ? "" : "s", spawned);
+  return text + "; each process's events keep its pid";
+}
+
 }  // namespace
 
 Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& options) {
@@ -122,6 +147,7 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
         "recorded without CUDA activities, or on a CPU-only rank");
   for (const std::string& w : a.steps.warnings)
     a.notes.push_back(w);
+  if (info.processes.size() > 1) a.notes.push_back(DescribeProcesses(info.processes));
   return a;
 }
 
