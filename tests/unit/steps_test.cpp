@@ -58,7 +58,8 @@ TEST(Steps, RegexThenDataLoaderThenWholeTrace) {
       .Host("user_annotation", "train_iter", 60, 50)
       .Host("user_annotation", "enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__", 0, 5)
       .Host("user_annotation", "enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__", 60, 5)
-      .Kernel("k", 10, 10, 5);
+      .Kernel("k", 10, 10, 5)
+      .Kernel("k", 70, 10, 66);
   Trace t = m.Build();
   StepOptions o;
   o.step_regex = "^train_";
