@@ -36,6 +36,37 @@ std::string Ellipsize(std::string_view s, size_t max_chars) {
   return out + "…";
 }
 
+std::string TerminalSafe(std::string_view s, bool keep_sgr) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == '\033' && keep_sgr && i + 1 < s.size() && s[i + 1] == '[') {
+      size_t j = i + 2;
+      while (j < s.size() && ((s[j] >= '0' && s[j] <= '9') || s[j] == ';'))
+        ++j;
+      if (j < s.size() && s[j] == 'm') {
+        out.append(s.substr(i, j + 1 - i));
+        i = j;
+        continue;
+      }
+    }
+    if (c == '\t') {
+      out.push_back(' ');
+    } else if (c == '\n') {
+      out.push_back('\n');
+    } else if (c < 0x20 || c == 0x7F) {
+      continue;
+    } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+      ++i;  // a C1 control (U+0080–U+009F): CSI and OSC to some terminals
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
 std::string ShortKernelName(std::string_view name, size_t max_chars) {
   std::string s(name);
   if (s.starts_with("void ")) s.erase(0, 5);

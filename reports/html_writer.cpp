@@ -73,19 +73,24 @@ void Headline(std::string& o, const TraceAnalysis& a) {
       "<div class=\"card\"><span>step time (median)</span><b>{} ms</b><span>mean {} · p90 {} · "
       "{} steps</span></div>",
       FormatMs(d.median), FormatMs(d.mean), FormatMs(d.p90), d.count);
-  o += fmt::format(
-      "<div class=\"card\"><span>GPU utilization</span><b>{}</b><span>GPU busy {} (with "
-      "copies)</span></div>",
-      Pct(a.gpu_utilization), Pct(a.gpu_busy));
+  if (a.has_gpu_activity)
+    o += fmt::format(
+        "<div class=\"card\"><span>GPU utilization</span><b>{}</b><span>GPU busy {} (with "
+        "copies)</span></div>",
+        Pct(a.gpu_utilization), Pct(a.gpu_busy));
+  else
+    o += "<div class=\"card\"><span>GPU utilization</span><b>no GPU activity</b><span>the "
+         "diagnosis is of the training thread</span></div>";
   const BreakdownShare* idle_top = nullptr;
   for (const BreakdownShare& s : a.shares)
     if (IsIdleCategory(s.category) && (!idle_top || s.share > idle_top->share)) idle_top = &s;
   if (idle_top && idle_top->share > 0)
     o += fmt::format(
-        "<div class=\"card\"><span>largest GPU-idle reason</span><b>{}</b><span>{} ms per step "
+        "<div class=\"card\"><span>largest {} reason</span><b>{}</b><span>{} ms per step "
         "({})</span></div>",
-        HtmlEscape(DisplayName(idle_top->category)), FormatMs(idle_top->ms_per_step),
-        Pct(idle_top->share));
+        a.breakdown.host_timeline ? "waiting" : "GPU-idle",
+        HtmlEscape(DisplayName(idle_top->category, a.breakdown.host_timeline)),
+        FormatMs(idle_top->ms_per_step), Pct(idle_top->share));
   o += "</div>\n";
   if (a.bound.valid) {
     const BoundVerdict& v = a.bound.run;
@@ -122,8 +127,9 @@ void Recommendations(std::string& o, const TraceAnalysis& a) {
     evidence += "</ul>";
     const std::string saving =
         r.saving_ms > 0
-            ? fmt::format("<b>−{} ms</b><br><span class=\"mute\">{:.1f}% of the step</span>",
-                          FormatMs(r.saving_ms), r.saving_pct)
+            ? fmt::format("<b>−{} ms</b><br><span class=\"mute\">{:.1f}% of the step{}</span>",
+                          FormatMs(r.saving_ms), r.saving_pct,
+                          r.basis == SavingBasis::kAnalytic ? ", analytic" : "")
             : std::string("<span class=\"mute\">no time saving</span>");
     o += fmt::format(
         "<tr><td>{}</td><td><b>{}</b><br>{}</td><td>{}</td><td "

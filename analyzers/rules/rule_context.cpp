@@ -19,6 +19,18 @@ std::string_view ToString(Confidence c) {
   return "?";
 }
 
+std::string_view ToString(SavingBasis b) {
+  switch (b) {
+    case SavingBasis::kReplayed:
+      return "replayed";
+    case SavingBasis::kAnalytic:
+      return "analytic";
+    case SavingBasis::kNone:
+      return "none";
+  }
+  return "?";
+}
+
 double RuleContext::MsPerStep(TimeCategory c) const {
   if (device.steps.empty()) return 0;
   return static_cast<double>(device.total[c]) / kNsPerMs / static_cast<double>(device.steps.size());
@@ -62,12 +74,16 @@ std::vector<Recommendation> Recommend(const RuleContext& context) {
   // Rules only read the context and each replays the graph on its own: they run side by side.
   std::vector<std::future<std::vector<Recommendation>>> fired;
   for (const RuleInfo& rule : Rules())
-    fired.push_back(std::async(std::launch::async, rule.evaluate, std::cref(context)));
+    if (rule.needs_gpu ? !context.host_only : true)
+      fired.push_back(std::async(std::launch::async, rule.evaluate, std::cref(context)));
   std::vector<Recommendation> out;
   for (auto& f : fired)
     for (Recommendation& r : f.get())
       out.push_back(std::move(r));
+  // A replayed saving is a measurement of this run; an analytic one is a formula. The formula
+  // never outranks the measurement silently: tiers first, then the saving.
   std::stable_sort(out.begin(), out.end(), [](const Recommendation& a, const Recommendation& b) {
+    if (a.basis != b.basis) return a.basis < b.basis;
     return a.saving_ms > b.saving_ms;
   });
   return out;

@@ -22,6 +22,11 @@ namespace teye {
 enum class Confidence : uint8_t { kHigh, kMedium, kLow };
 std::string_view ToString(Confidence c);
 
+// Where a saving comes from. Replayed savings are ranked before analytic ones (a formula, not a
+// replay of the run), and those before recommendations that save no time.
+enum class SavingBasis : uint8_t { kReplayed, kAnalytic, kNone };
+std::string_view ToString(SavingBasis b);
+
 struct Recommendation {
   std::string id;                     // stable identifier, e.g. "dataloader_workers"
   std::string title;                  // one line
@@ -30,6 +35,7 @@ struct Recommendation {
   double saving_ms = 0;               // expected saving per step
   double saving_pct = 0;              // of the mean step time, 0..100
   std::string method;                 // how the saving was estimated
+  SavingBasis basis = SavingBasis::kReplayed;
   Confidence confidence = Confidence::kMedium;
   BoundClass relieves = BoundClass::kHost;  // the class of time it removes
 };
@@ -50,6 +56,7 @@ struct RuleContext {
   const ReplayResult& baseline;
   double mean_step_ms = 0;  // measured
   int complete_steps = 0;
+  bool host_only = false;  // no GPU activity: `device` is the training thread's host timeline
 
   double MsPerStep(TimeCategory c) const;
   double Share(TimeCategory c) const;  // of step time, 0..1
@@ -68,11 +75,13 @@ struct RuleInfo {
   std::string_view id;
   std::string_view description;
   RuleFunction evaluate;
+  bool needs_gpu = true;  // false: also runs on a run with no GPU activity (its host timeline)
 };
 // The catalogue, in no particular order (ranking is by saving).
 const std::vector<RuleInfo>& Rules();
 
-// Runs every rule; returns what fired, ranked by saving (time-saving ones first).
+// Runs every rule (on a host-only context, those that do not need a GPU); returns what fired,
+// replayed savings first, then analytic ones, then those that save no time, each by saving.
 std::vector<Recommendation> Recommend(const RuleContext& context);
 
 // Smallest saving worth reporting: 1% of the step, and at least 50 µs.
