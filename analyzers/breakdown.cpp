@@ -51,6 +51,8 @@ std::string_view DisplayName(TimeCategory c, bool host_timeline) {
       return "synchronization";
     case TimeCategory::kOtherCpu:
       return "other CPU work";
+    case TimeCategory::kCommunication:
+      return "communication";
     default:
       return DisplayName(c);
   }
@@ -58,7 +60,7 @@ std::string_view DisplayName(TimeCategory c, bool host_timeline) {
 
 bool OnHostTimeline(TimeCategory c) {
   return c == TimeCategory::kCompute || c == TimeCategory::kInput || c == TimeCategory::kSync ||
-         c == TimeCategory::kOtherCpu;
+         c == TimeCategory::kCommunication || c == TimeCategory::kOtherCpu;
 }
 
 bool IsIdleCategory(TimeCategory c) {

@@ -94,6 +94,15 @@ bool IsInputSlice(const Trace& trace, RowIndex slice) {
   return false;
 }
 
+bool IsCollectiveSlice(const Trace& trace, RowIndex slice) {
+  const HostSliceTable& h = trace.host_slices();
+  if (h.collective[slice] != kNoRow) return true;
+  const std::string_view name = trace.str(h.name[slice]);
+  return StartsWithAny(name, {"nccl:", "gloo:", "mpi:", "ucc:", "record_param_comms",
+                              "c10d::allreduce", "c10d::allgather", "c10d::reduce_scatter",
+                              "c10d::broadcast", "c10d::alltoall", "c10d::barrier"});
+}
+
 bool IsPreprocessingName(std::string_view name) {
   for (std::string_view word : {"transform", "preprocess", "tokeniz", "collate", "decode",
                                 "augment", "normalize", "resize", "image_processing"})

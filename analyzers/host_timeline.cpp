@@ -10,7 +10,14 @@
 namespace teye {
 namespace {
 
-enum Flag : uint8_t { kInput = 1, kSync = 2, kPreprocess = 4, kOp = 8, kIgnored = 16 };
+enum Flag : uint8_t {
+  kInput = 1,
+  kSync = 2,
+  kCollective = 4,
+  kPreprocess = 8,
+  kOp = 16,
+  kIgnored = 32
+};
 
 uint8_t FlagsOf(const Trace& trace, RowIndex r) {
   const HostSliceTable& h = trace.host_slices();
@@ -21,6 +28,7 @@ uint8_t FlagsOf(const Trace& trace, RowIndex r) {
   if (IsInputSlice(trace, r)) f |= kInput;
   if ((kind == HostSliceKind::kRuntime || kind == HostSliceKind::kDriver) && IsSyncCall(name, kind))
     f |= kSync;
+  if (IsCollectiveSlice(trace, r)) f |= kCollective;
   if (IsPreprocessingName(name)) f |= kPreprocess;
   if (kind == HostSliceKind::kCpuOp) f |= kOp;
   return f;
@@ -72,6 +80,24 @@ DeviceBreakdown ComputeHostBreakdown(const Trace& trace, const StepsResult& step
     records_ops |= (it->second & kOp) != 0;
   }
 
+  // Collectives running on the process's other threads (gloo and NCCL work threads): time the
+  // training thread spends outside its own work while one runs is waiting for communication.
+  std::vector<Interval> others;
+  std::vector<RowIndex> other_rows;
+  for (size_t r = 0; r < h.size(); ++r) {
+    if (h.thread[r] == thread || !IsCollectiveSlice(trace, static_cast<RowIndex>(r))) continue;
+    others.push_back({h.start_ns[r], h.end_ns[r]});
+    other_rows.push_back(static_cast<RowIndex>(r));
+  }
+  const IntervalSet collectives = IntervalSet::Union(others);
+  auto next_collective_after = [&](TimeNs t) {  // the next collective's start after t
+    const auto& iv = collectives.intervals();
+    auto it = std::upper_bound(iv.begin(), iv.end(), t,
+                               [](TimeNs x, const Interval& i) { return x < i.start; });
+    return it == iv.end() ? INT64_MAX : it->start;
+  };
+  const StringId collective_name = other_rows.empty() ? kEmptyString : h.name[other_rows.front()];
+
   std::array<std::unordered_map<StringId, std::pair<TimeNs, int64_t>>, kTimeCategoryCount> tally;
   std::vector<IdleGap> gaps;
   for (const Step& step : steps.steps) {
@@ -120,25 +146,39 @@ DeviceBreakdown ComputeHostBreakdown(const Trace& trace, const StepsResult& step
       TimeCategory reason = records_ops ? TimeCategory::kOtherCpu : TimeCategory::kCompute;
       RowIndex evidence = kNoRow;
       bool decided = false;
-      for (uint8_t flag : {kInput, kSync, kPreprocess, kOp}) {
+      for (uint8_t flag : {kInput, kSync, kCollective, kPreprocess, kOp}) {
         for (auto it = stack.rbegin(); it != stack.rend() && !decided; ++it) {
           if (!(flags[*it - begin] & flag)) continue;
           decided = true;
           evidence = *it;
-          reason = flag == kInput  ? TimeCategory::kInput
-                   : flag == kSync ? TimeCategory::kSync
-                   : flag == kOp   ? TimeCategory::kCompute
-                                   : TimeCategory::kOtherCpu;
+          reason = flag == kInput        ? TimeCategory::kInput
+                   : flag == kSync       ? TimeCategory::kSync
+                   : flag == kCollective ? TimeCategory::kCommunication
+                   : flag == kOp         ? TimeCategory::kCompute
+                                         : TimeCategory::kOtherCpu;
         }
         if (decided) break;
       }
-      if (!decided)
+      StringId evidence_id = kEmptyString;
+      if (!decided) {
         for (auto it = stack.rbegin(); it != stack.rend() && evidence == kNoRow; ++it)
           if (!(flags[*it - begin] & kIgnored)) evidence = *it;
+        // Not working itself while another thread's collective runs: waiting for it. (The
+        // stretch is cut at the collectives' edges below.)
+        if (collectives.Contains(t)) {
+          reason = TimeCategory::kCommunication;
+          evidence = kNoRow;
+          evidence_id = collective_name;
+          for (const Interval& iv : collectives.Clip({t, t_next}).intervals())
+            if (iv.start == t) t_next = iv.end;
+        } else if (const TimeNs c = next_collective_after(t); c < t_next) {
+          t_next = c;
+        }
+      }
       const TimeNs len = std::max<TimeNs>(0, t_next - t);
       sb.times[reason] += len;
       if (reason != TimeCategory::kCompute) {
-        const StringId id = evidence == kNoRow ? kEmptyString : h.name[evidence];
+        const StringId id = evidence == kNoRow ? evidence_id : h.name[evidence];
         auto& [ns, count] = tally[static_cast<size_t>(reason)][id];
         ns += len;
         ++count;

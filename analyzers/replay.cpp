@@ -140,13 +140,15 @@ ReplayGraph BuildReplayGraph(const Trace& trace, const DeviceTimeline& timeline,
           e.ops.push_back(o);
         for (int o : e.ops)
           e.blocking |= IsPageableCopy(g, graph.ops[o].row);
-      } else if ((h.kind[r] == HostSliceKind::kRuntime || h.kind[r] == HostSliceKind::kDriver) &&
+      } else if (!timeline.ops.empty() &&
+                 (h.kind[r] == HostSliceKind::kRuntime || h.kind[r] == HostSliceKind::kDriver) &&
                  IsLaunchCall(trace.str(h.name[r]))) {
         // Its work ran after the trace ended (or on another device): it still took a place in
         // the launch queue and its host time.
         e.kind = ReplayHostEvent::Kind::kLaunch;
-      } else if (h.kind[r] != HostSliceKind::kCpuOp &&
+      } else if (!timeline.ops.empty() && h.kind[r] != HostSliceKind::kCpuOp &&
                  IsSyncCall(trace.str(h.name[r]), h.kind[r])) {
+        // (Without device work a launch or a sync is host time like any other.)
         e.kind = ReplayHostEvent::Kind::kSync;
         auto s = sync_stream.find(r);
         e.sync_stream = s == sync_stream.end() ? -1 : s->second;

@@ -109,7 +109,20 @@ void SetWindows(std::vector<Step>& steps) {
 //  - with DataLoader iterations as steps, a first or last iteration over twice the median: the
 //    first holds the workers' start-up, the last runs to the end of the recording (the loop's
 //    end is not marked).
-void MarkIncomplete(StepsResult& result) {
+// How long the device was busy in [from, to) (union of its activity).
+TimeNs DeviceBusy(const Trace& trace, TimeNs from, TimeNs to) {
+  const GpuOpTable& g = trace.gpu_ops();
+  TimeNs busy = 0, covered = from;
+  for (size_t i = 0; i < g.size() && g.start_ns[i] < to; ++i) {
+    if (g.kind[i] == GpuOpKind::kSync || g.end_ns[i] <= covered) continue;
+    const TimeNs a = std::max(g.start_ns[i], covered), b = std::min(g.end_ns[i], to);
+    if (b > a) busy += b - a;
+    covered = std::max(covered, b);
+  }
+  return busy;
+}
+
+void MarkIncomplete(const Trace& trace, StepsResult& result) {
   auto& steps = result.steps;
   if (steps.size() < 2) return;
   auto median_without = [&](size_t skip) {
@@ -145,9 +158,11 @@ void MarkIncomplete(StepsResult& result) {
   Step& first = steps.front();
   median = median_without(0);
   duration = static_cast<double>(first.duration());
-  const double late =
-      first.has_gpu_extent() ? static_cast<double>(first.gpu_start - first.cpu_start) : 0.0;
-  if (duration > 2 * median && late > median) {
+  // Late because the device was still running work queued before the recording (not because
+  // the host was late to launch, waiting for input, say).
+  const TimeNs late = first.has_gpu_extent() ? first.gpu_start - first.cpu_start : 0;
+  const bool queued = late > 0 && 2 * DeviceBusy(trace, first.cpu_start, first.gpu_start) > late;
+  if (duration > 2 * median && static_cast<double>(late) > median && queued) {
     first.complete = false;
     result.warnings.push_back("the first step (" + first.name +
                               ") waits for the GPU to finish work queued before the recording "
@@ -364,7 +379,7 @@ Result<StepsResult> DetectSteps(const Trace& trace, const StepOptions& options) 
 
   result.gpu_annotations = FindGpuExtents(trace, result.steps);
   SetWindows(result.steps);
-  if (result.source != StepSource::kWholeTrace) MarkIncomplete(result);
+  if (result.source != StepSource::kWholeTrace) MarkIncomplete(trace, result);
 
   std::vector<double> durations;
   for (const Step& s : result.steps)

@@ -1,5 +1,6 @@
 #include "teye/reports/format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -41,15 +42,29 @@ std::string TerminalSafe(std::string_view s, bool keep_sgr) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size(); ++i) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '\033' && keep_sgr && i + 1 < s.size() && s[i + 1] == '[') {
-      size_t j = i + 2;
-      while (j < s.size() && ((s[j] >= '0' && s[j] <= '9') || s[j] == ';'))
-        ++j;
-      if (j < s.size() && s[j] == 'm') {
-        out.append(s.substr(i, j + 1 - i));
-        i = j;
-        continue;
+    if (c == 0x1B) {  // an escape sequence: dropped whole, so no half of it shows as text
+      if (i + 1 < s.size() && s[i + 1] == '[') {  // CSI: parameters, intermediates, final byte
+        size_t j = i + 2;
+        while (j < s.size() && s[j] >= 0x30 && s[j] <= 0x3F)
+          ++j;
+        const size_t params_end = j;
+        while (j < s.size() && s[j] >= 0x20 && s[j] <= 0x2F)
+          ++j;
+        const bool sgr =
+            j < s.size() && s[j] == 'm' && params_end == j &&
+            s.substr(i + 2, j - i - 2).find_first_not_of("0123456789;") == std::string_view::npos;
+        if (sgr && keep_sgr) out.append(s.substr(i, j + 1 - i));
+        i = std::min(j, s.size() - 1);
+      } else if (i + 1 < s.size() && s[i + 1] == ']') {  // OSC: up to BEL or ESC backslash
+        size_t j = i + 2;
+        while (j < s.size() && s[j] != '\a' &&
+               !(s[j] == 0x1B && j + 1 < s.size() && s[j + 1] == '\\'))
+          ++j;
+        i = j < s.size() && s[j] == 0x1B ? j + 1 : j;
+      } else {
+        ++i;  // a two-byte escape
       }
+      continue;
     }
     if (c == '\t') {
       out.push_back(' ');

@@ -210,7 +210,7 @@ void Recommendations(Out& out, const TraceAnalysis& a) {
   }
   out.Line(
       out.Bold("DO THIS FIRST") +
-      out.Dim(fmt::format("  {} recommendation{}, by replayed saving per step",
+      out.Dim(fmt::format("  {} recommendation{}, by saving per step (replayed before analytic)",
                           a.recommendations.size(), a.recommendations.size() == 1 ? "" : "s")));
   const size_t width = static_cast<size_t>(out.width());
   for (size_t i = 0; i < a.recommendations.size(); ++i) {

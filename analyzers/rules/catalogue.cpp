@@ -18,6 +18,8 @@ const std::vector<RuleInfo>& Rules() {
        rules::ChannelsLast},
       {"gradient_bucketing", "bucket many small all-reduces", rules::GradientBucketing},
       {"overlap_comm", "overlap communication with backward", rules::OverlapCommunication},
+      {"balance_ranks", "exposed communication that may be waiting for slower ranks",
+       rules::BalanceRanks},
       {"cuda_graphs", "CUDA graphs when launch-bound", rules::CudaGraphs},
       {"larger_batch", "a larger batch when the GPU is mostly idle with small kernels",
        rules::LargerBatch},

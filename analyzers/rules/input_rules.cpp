@@ -1,5 +1,6 @@
 // Input pipeline: more DataLoader workers, pinned memory, copies overlapped on a side stream.
 #include <cmath>
+#include <set>
 
 #include "input_pricing.h"
 #include "rule_functions.h"
@@ -139,10 +140,15 @@ std::vector<Recommendation> OverlapInputCopies(const RuleContext& c) {
   ReplayChange change;
   change.side_stream.assign(c.graph.ops.size(), 0);
   change.async_copy.assign(c.graph.host.size(), 0);
+  // Only copies that share a stream with kernels: on a stream of their own they overlap already.
+  std::set<int> kernel_streams;
+  for (const ReplayOp& op : c.graph.ops)
+    if (op.kind == GpuOpKind::kKernel) kernel_streams.insert(op.stream);
   int moved = 0;
   for (size_t i = 0; i < c.graph.ops.size(); ++i) {
     const ReplayOp& op = c.graph.ops[i];
     if (op.kind != GpuOpKind::kMemcpy || g.copy_kind[op.row] != CopyKind::kHtoD) continue;
+    if (!kernel_streams.count(op.stream)) continue;
     if (g.src_memory[op.row] == MemoryKind::kPageable) continue;  // pin_memory first
     change.side_stream[i] = 1;
     if (op.launch >= 0) change.async_copy[static_cast<size_t>(op.launch)] = 1;

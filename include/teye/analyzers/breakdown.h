@@ -37,7 +37,8 @@ std::string_view DisplayName(TimeCategory c);  // "compute kernels", ...
 // On a host timeline (no GPU, host_timeline.h) the categories name what the training thread did:
 // "compute ops", "waiting for input", ...
 std::string_view DisplayName(TimeCategory c, bool host_timeline);
-// Whether the category can hold time on a host timeline (compute, input, sync, other CPU).
+// Whether the category can hold time on a host timeline (compute, input, sync, communication,
+// other CPU).
 bool OnHostTimeline(TimeCategory c);
 bool IsIdleCategory(TimeCategory c);
 

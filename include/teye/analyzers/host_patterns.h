@@ -26,6 +26,11 @@ LoaderMode LoaderModeOf(const Trace& trace, RowIndex slice);
 // named for batch loading (load_batch, wait_for_batch, data_load, ...).
 bool IsInputSlice(const Trace& trace, RowIndex slice);
 
+// A collective communication range on the host: PyTorch's `record_param_comms` and backend
+// annotations (`nccl:all_reduce`, `gloo:all_reduce`, …), c10d collective ops, or any range that
+// carries collective arguments.
+bool IsCollectiveSlice(const Trace& trace, RowIndex slice);
+
 // A range named for input preprocessing: transforms, decoding, tokenizing, collating,
 // augmentation, normalizing, resizing (ASCII, any case).
 bool IsPreprocessingName(std::string_view name);

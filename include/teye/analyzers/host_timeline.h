@@ -5,10 +5,13 @@
 // parts sum to the step time:
 //   input     — inside an input range (DataLoader iteration, I/O, batch-loading annotation);
 //   sync      — blocked in a synchronizing runtime call;
+//   communication — inside a collective (gloo/NCCL annotation, c10d op, record_param_comms);
 //   other_cpu — inside a range named for input preprocessing (transforms, decode, collate, …);
 //   compute   — inside a framework op (`cpu_op`: forward, backward, optimizer); when the trace
 //               records no framework op on that thread (teye's collector without the PyTorch
 //               profiler), any instant that is none of the above: the thread runs the job;
+//   communication — none of the above while a collective runs on another thread of the
+//               process (gloo and NCCL work threads): the thread waits for it;
 //   other_cpu — anything else (Python between framework ops, other annotations).
 // The result is a DeviceBreakdown of the pseudo-device kHostTimelineDevice, so the bound class,
 // the gate, the diff and the input rules read it as they read a GPU's.
