@@ -25,10 +25,10 @@ TimeNs CutHostRanges(const ReplayGraph& graph, std::vector<HostRange> ranges, Ti
     auto it = events.find(range.thread);
     if (it == events.end()) continue;
     const std::vector<size_t>& list = it->second;
-    // Events whose gap can overlap the range: from the last one ending before it starts.
+    // The gap before an event that starts before the range ends before it: start at the first
+    // event starting at or after the range's start.
     auto first = std::lower_bound(list.begin(), list.end(), range.start,
                                   [&](size_t e, TimeNs t) { return graph.host[e].start < t; });
-    if (first != list.begin()) --first;
     TimeNs keep = keep_ns;
     for (auto e = first; e != list.end(); ++e) {
       if (e == list.begin()) continue;

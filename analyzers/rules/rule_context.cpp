@@ -44,7 +44,16 @@ double RuleContext::Share(TimeCategory c) const {
 double RuleContext::SavingMs(const ReplayChange& change) const {
   if (baseline.mean_step_ns <= 0) return 0;
   const ReplayResult r = Replay(graph, change);
-  return std::max(0.0, (baseline.mean_step_ns - r.mean_step_ns) / kNsPerMs);
+  double saving = std::max(0.0, (baseline.mean_step_ns - r.mean_step_ns) / kNsPerMs);
+  // A change that leaves every GPU op as it was cannot make a step shorter than the device's
+  // busy time in it: it saves at most the idle time. (A replay of an incomplete trace, sampled
+  // events say, can pack the device tighter than it ran.)
+  const bool device_work_unchanged = change.duration_scale.empty() && change.removed.empty() &&
+                                     change.waits.empty() && change.side_stream.empty();
+  if (device_work_unchanged && !device.steps.empty())
+    saving = std::min(saving, static_cast<double>(device.total_duration - device.busy_ns) /
+                                  kNsPerMs / static_cast<double>(device.steps.size()));
+  return saving;
 }
 
 double RuleContext::ReplayError() const {

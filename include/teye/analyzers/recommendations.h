@@ -60,7 +60,8 @@ struct RuleContext {
 
   double MsPerStep(TimeCategory c) const;
   double Share(TimeCategory c) const;  // of step time, 0..1
-  // Replayed saving per step of a change, in ms (never negative).
+  // Replayed saving per step of a change, in ms (never negative). When the change leaves the GPU
+  // ops as they are, at most the GPU's idle time per step.
   double SavingMs(const ReplayChange& change) const;
   // How far the unchanged replay is from the measured step time (0.02 = 2%).
   double ReplayError() const;
