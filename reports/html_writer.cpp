@@ -151,8 +151,11 @@ void IdleGaps(std::string& o, const TraceAnalysis& a) {
   const DeviceBreakdown* p = a.breakdown.Primary();
   if (!p || p->largest_gaps.empty()) return;
   constexpr size_t kShown = 5;
-  o += "<h3>Longest GPU-idle gaps</h3>\n<table id=\"idle-gaps\"><tr><th>step</th><th "
-       "class=\"num\">ms</th><th>reason</th><th>the host was in</th></tr>\n";
+  o += a.breakdown.host_timeline
+           ? "<h3>Longest stretches the training thread did not compute</h3>\n"
+           : "<h3>Longest GPU-idle gaps</h3>\n";
+  o += "<table id=\"idle-gaps\"><tr><th>step</th><th class=\"num\">ms</th><th>reason</th><th>the "
+       "host was in</th></tr>\n";
   for (size_t i = 0; i < p->largest_gaps.size() && i < kShown; ++i) {
     const IdleGap& g = p->largest_gaps[i];
     const std::string step = g.step >= 0 && static_cast<size_t>(g.step) < a.steps.steps.size()
@@ -160,7 +163,8 @@ void IdleGaps(std::string& o, const TraceAnalysis& a) {
                                  : std::string("—");
     o += fmt::format(
         "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td></tr>\n", step,
-        FormatMs(static_cast<double>(g.length()) / kNsPerMs), HtmlEscape(DisplayName(g.reason)),
+        FormatMs(static_cast<double>(g.length()) / kNsPerMs),
+        HtmlEscape(DisplayName(g.reason, a.breakdown.host_timeline)),
         HtmlEscape(Ellipsize(g.evidence, 120)));
   }
   o += "</table>\n";
