@@ -3,17 +3,41 @@
 #include <fmt/format.h>
 
 #include "teye/analyzers/gpu_timeline.h"
+#include "teye/analyzers/host_timeline.h"
 #include "teye/analyzers/replay.h"
 #include "teye/analyzers/step_windows.h"
 
 namespace teye {
 namespace {
 
+// When the run is input-bound and the first recommendation does not relieve input, says why.
+void ExplainRanking(TraceAnalysis& a) {
+  if (!a.bound.valid || a.bound.run.cls != BoundClass::kInput || a.recommendations.empty()) return;
+  const Recommendation& first = a.recommendations.front();
+  if (first.relieves == BoundClass::kInput) return;
+  const Recommendation* input = nullptr;
+  for (const Recommendation& r : a.recommendations)
+    if (!input && r.relieves == BoundClass::kInput) input = &r;
+  if (input)
+    a.notes.push_back(fmt::format(
+        "the run is input-bound, yet {} ranks first: its {} saving ({:.2f} ms per step) is "
+        "larger than that of the best input fix, {} ({:.2f} ms)",
+        first.id, ToString(first.basis), first.saving_ms, input->id, input->saving_ms));
+  else
+    a.notes.push_back(fmt::format(
+        "the run is input-bound, but no input fix saves 1% of the step in the replay: the "
+        "recommendations address the rest of the step (the input wait may come from outside "
+        "the traced process)"));
+}
+
 // Replays the primary device's steps and runs the recommendation rules.
 void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
               const std::vector<KernelClass>& classes, const DeviceBreakdown& device,
-              TraceAnalysis& a) {
-  const DeviceTimeline* timeline = nullptr;
+              ThreadIndex training_thread, TraceAnalysis& a) {
+  DeviceTimeline host;  // a run without GPU activity: the training thread, no device work
+  host.device = kHostTimelineDevice;
+  host.main_launch_thread = training_thread;
+  const DeviceTimeline* timeline = device.device == kHostTimelineDevice ? &host : nullptr;
   for (const DeviceTimeline& t : timelines)
     if (t.device == device.device) timeline = &t;
   if (!timeline) return;
@@ -26,8 +50,10 @@ void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
   context.mean_step_ms = static_cast<double>(device.total_duration) / kNsPerMs /
                          static_cast<double>(device.steps.size());
   context.complete_steps = static_cast<int>(device.steps.size());
+  context.host_only = device.device == kHostTimelineDevice;
   a.replay_error = context.ReplayError();
   a.recommendations = Recommend(context);
+  ExplainRanking(a);
   if (a.replay_error > 0.15)
     a.notes.push_back(fmt::format(
         "the replay of the steps is {:.0f}% off the measured step time: savings are rough",
@@ -92,8 +118,19 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
   a.has_gpu_activity = !timelines.empty();
 
   a.breakdown = ComputeBreakdown(trace, a.steps, timelines);
+  ThreadIndex training_thread = kNoThread;
+  if (!a.has_gpu_activity) {
+    // No GPU: the training thread's host timeline is the one timeline there is.
+    training_thread = TrainingThread(trace, a.steps);
+    if (training_thread != kNoThread) {
+      a.breakdown.devices.push_back(ComputeHostBreakdown(trace, a.steps, training_thread));
+      a.breakdown.primary_device = kHostTimelineDevice;
+      a.breakdown.host_timeline = true;
+    }
+  }
   a.primary_device = a.breakdown.primary_device;
   for (const DeviceBreakdown& d : a.breakdown.devices) {
+    if (d.device == kHostTimelineDevice) continue;  // not a GPU
     DeviceSummary s;
     s.device = d.device;
     if (const DeviceInfo* info_dev = trace.FindDevice(d.device)) s.name = info_dev->name;
@@ -138,13 +175,18 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
       DiagnoseInput({trace, a.steps, processes, a.io, a.resources, a.bound, a.breakdown.Primary()});
   if (const DeviceBreakdown* p = a.breakdown.Primary(); p && !p->steps.empty()) {
     a.stalls = FindPeriodicStalls(*p, a.steps);
-    if (options.recommend) Diagnose(trace, timelines, classes, *p, a);
+    if (options.recommend) Diagnose(trace, timelines, classes, *p, training_thread, a);
   }
 
   if (!a.has_gpu_activity)
     a.notes.push_back(
-        "no GPU activity in this trace (no kernels, memcpy or memset): it was "
-        "recorded without CUDA activities, or on a CPU-only rank");
+        a.breakdown.host_timeline
+            ? "no GPU activity in this trace (no kernels, memcpy or memset): it was recorded "
+              "without CUDA activities, or on a CPU-only rank; the breakdown, bound class and "
+              "recommendations are of the training thread's host timeline (input waits, compute "
+              "ops, synchronization, other CPU work)"
+            : "no GPU activity in this trace (no kernels, memcpy or memset): it was "
+              "recorded without CUDA activities, or on a CPU-only rank");
   for (const std::string& w : a.steps.warnings)
     a.notes.push_back(w);
   if (info.processes.size() > 1) a.notes.push_back(DescribeProcesses(info.processes));
