@@ -5,17 +5,41 @@
 #include <fmt/format.h>
 
 #include "teye/analyzers/gpu_timeline.h"
+#include "teye/analyzers/host_timeline.h"
 #include "teye/analyzers/replay.h"
 #include "teye/analyzers/step_windows.h"
 
 namespace teye {
 namespace {
 
+// When the run is input-bound and the first recommendation does not relieve input, says why.
+void ExplainRanking(TraceAnalysis& a) {
+  if (!a.bound.valid || a.bound.run.cls != BoundClass::kInput || a.recommendations.empty()) return;
+  const Recommendation& first = a.recommendations.front();
+  if (first.relieves == BoundClass::kInput) return;
+  const Recommendation* input = nullptr;
+  for (const Recommendation& r : a.recommendations)
+    if (!input && r.relieves == BoundClass::kInput) input = &r;
+  if (input)
+    a.notes.push_back(fmt::format(
+        "the run is input-bound, yet {} ranks first: its {} saving ({:.2f} ms per step) is "
+        "larger than that of the best input fix, {} ({:.2f} ms)",
+        first.id, ToString(first.basis), first.saving_ms, input->id, input->saving_ms));
+  else
+    a.notes.push_back(fmt::format(
+        "the run is input-bound, but no input fix saves 1% of the step in the replay: the "
+        "recommendations address the rest of the step (the input wait may come from outside "
+        "the traced process)"));
+}
+
 // Replays the primary device's steps and runs the recommendation rules.
 void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
               const std::vector<KernelClass>& classes, const DeviceBreakdown& device,
-              TraceAnalysis& a) {
-  const DeviceTimeline* timeline = nullptr;
+              ThreadIndex training_thread, TraceAnalysis& a) {
+  DeviceTimeline host;  // a run without GPU activity: the training thread, no device work
+  host.device = kHostTimelineDevice;
+  host.main_launch_thread = training_thread;
+  const DeviceTimeline* timeline = device.device == kHostTimelineDevice ? &host : nullptr;
   for (const DeviceTimeline& t : timelines)
     if (t.device == device.device) timeline = &t;
   if (!timeline) return;
@@ -30,8 +54,10 @@ void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
   context.complete_steps = static_cast<int>(device.steps.size());
   context.roofline = &a.roofline;
   context.occupancy = &a.occupancy;
+  context.host_only = device.device == kHostTimelineDevice;
   a.replay_error = context.ReplayError();
   a.recommendations = Recommend(context);
+  ExplainRanking(a);
   if (a.replay_error > 0.15)
     a.notes.push_back(fmt::format(
         "the replay of the steps is {:.0f}% off the measured step time: savings are rough",
@@ -76,6 +102,31 @@ double RooflineEvidenceShare(const Trace& trace, const std::vector<KernelClass>&
   return useful > 0 ? static_cast<double>(decided) / static_cast<double>(useful) : 0.0;
 }
 
+// "3 processes: the main process (pid 100) and its 2 forked children (DataLoader workers,
+// pids 101, 102)..." — the processes a collector trace of a rank folds together.
+std::string DescribeProcesses(const std::vector<ProcessInfo>& processes) {
+  std::string forked, spawned;
+  int forked_count = 0, spawned_count = 0;
+  for (size_t i = 1; i < processes.size(); ++i) {
+    const bool fork = processes[i].role == ProcessRole::kForkedChild;
+    std::string& list = fork ? forked : spawned;
+    list += (list.empty() ? "" : ", ") + std::to_string(processes[i].pid);
+    ++(fork ? forked_count : spawned_count);
+  }
+  std::string text = fmt::format("{} processes in this rank: the main process (pid {})",
+                                 processes.size(), processes.front().pid);
+  if (forked_count)
+    text += fmt::format(", {} forked child{} (DataLoader workers in the fork context; pid{} {})",
+                        forked_count, forked_count == 1 ? "" : "ren", forked_count == 1 ? "" : "s",
+                        forked);
+  if (spawned_count)
+    text += fmt::format(
+        ", {} child{} started by Python multiprocessing (spawned workers, its resource tracker; "
+        "pid{} {})",
+        spawned_count, spawned_count == 1 ? "" : "ren", spawned_count == 1 ? "" : "s", spawned);
+  return text + "; each process's events keep its pid";
+}
+
 }  // namespace
 
 Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& options) {
@@ -118,8 +169,19 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
   a.has_gpu_activity = !timelines.empty();
 
   a.breakdown = ComputeBreakdown(trace, a.steps, timelines);
+  ThreadIndex training_thread = kNoThread;
+  if (!a.has_gpu_activity) {
+    // No GPU: the training thread's host timeline is the one timeline there is.
+    training_thread = TrainingThread(trace, a.steps);
+    if (training_thread != kNoThread) {
+      a.breakdown.devices.push_back(ComputeHostBreakdown(trace, a.steps, training_thread));
+      a.breakdown.primary_device = kHostTimelineDevice;
+      a.breakdown.host_timeline = true;
+    }
+  }
   a.primary_device = a.breakdown.primary_device;
   for (const DeviceBreakdown& d : a.breakdown.devices) {
+    if (d.device == kHostTimelineDevice) continue;  // not a GPU
     DeviceSummary s;
     s.device = d.device;
     if (const DeviceInfo* info_dev = trace.FindDevice(d.device)) s.name = info_dev->name;
@@ -169,7 +231,7 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
       DiagnoseInput({trace, a.steps, processes, a.io, a.resources, a.bound, a.breakdown.Primary()});
   if (const DeviceBreakdown* p = a.breakdown.Primary(); p && !p->steps.empty()) {
     a.stalls = FindPeriodicStalls(*p, a.steps);
-    if (options.recommend) Diagnose(trace, timelines, classes, *p, a);
+    if (options.recommend) Diagnose(trace, timelines, classes, *p, training_thread, a);
   }
 
   // Per-kernel links served the breakdown and the rules; reports need only the op groups, and a
@@ -177,10 +239,16 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
   std::vector<int32_t>().swap(a.roofline.op_of_kernel);
   if (!a.has_gpu_activity)
     a.notes.push_back(
-        "no GPU activity in this trace (no kernels, memcpy or memset): it was "
-        "recorded without CUDA activities, or on a CPU-only rank");
+        a.breakdown.host_timeline
+            ? "no GPU activity in this trace (no kernels, memcpy or memset): it was recorded "
+              "without CUDA activities, or on a CPU-only rank; the breakdown, bound class and "
+              "recommendations are of the training thread's host timeline (input waits, compute "
+              "ops, synchronization, other CPU work)"
+            : "no GPU activity in this trace (no kernels, memcpy or memset): it was "
+              "recorded without CUDA activities, or on a CPU-only rank");
   for (const std::string& w : a.steps.warnings)
     a.notes.push_back(w);
+  if (info.processes.size() > 1) a.notes.push_back(DescribeProcesses(info.processes));
   return a;
 }
 

@@ -44,6 +44,7 @@ Json RecommendationJson(const Recommendation& r) {
   j["saving_ms"] = Round(r.saving_ms, 3);
   j["saving_pct"] = Pct(r.saving_pct);
   j["method"] = r.method;
+  j["saving_basis"] = ToString(r.basis);
   j["confidence"] = ToString(r.confidence);
   j["relieves"] = ToString(r.relieves);
   return j;

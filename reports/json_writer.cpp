@@ -62,7 +62,8 @@ Json BreakdownJson(const TraceAnalysis& a) {
   Json j;
   const DeviceBreakdown* p = a.breakdown.Primary();
   if (!p || p->steps.empty()) return Json();
-  j["device"] = p->device;
+  j["timeline"] = a.breakdown.host_timeline ? "host" : "gpu";
+  j["device"] = a.breakdown.host_timeline ? Json() : Json(p->device);
   j["step_ms"] = Round(a.mean_step_ms, 3);
   Json cats = Json::array();
   for (const BreakdownShare& s : a.shares) {

@@ -23,6 +23,8 @@ std::vector<Recommendation> ChannelsLast(const RuleContext& c);
 // communication_rules.cpp
 std::vector<Recommendation> GradientBucketing(const RuleContext& c);
 std::vector<Recommendation> OverlapCommunication(const RuleContext& c);
+// comm_wait_rule.cpp
+std::vector<Recommendation> BalanceRanks(const RuleContext& c);
 // launch_rules.cpp
 std::vector<Recommendation> CudaGraphs(const RuleContext& c);
 std::vector<Recommendation> LargerBatch(const RuleContext& c);

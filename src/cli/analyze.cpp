@@ -8,6 +8,7 @@
 
 #include "teye/analyzers/analysis.h"
 #include "teye/analyzers/cross_rank.h"
+#include "teye/import/job_layout.h"
 #include "teye/import/read_trace.h"
 #include "teye/reports/html_writer.h"
 #include "teye/reports/json_writer.h"
@@ -110,7 +111,15 @@ int RunAnalyze(const AnalyzeOptions& o) {
     std::fprintf(stderr, "teye: %s\n", inputs.error().ToString().c_str());
     return kExitBadInput;
   }
-  auto outcomes = AnalyzeRanks(inputs.value(), run);
+  // One file per process (teye record): children fold into their rank, launchers are no rank.
+  const JobLayout layout = PlanJob(inputs.value());
+  for (const std::string& note : layout.notes)
+    std::fprintf(stderr, "teye: %s\n", note.c_str());
+  if (layout.ranks.empty()) {
+    std::fprintf(stderr, "teye: none of the traces is a rank (see the notes above)\n");
+    return kExitBadInput;
+  }
+  auto outcomes = AnalyzeRanks(layout.ranks, run);
   if (!outcomes.ok()) {
     std::fprintf(stderr, "teye: %s\n", outcomes.error().ToString().c_str());
     return kExitBadInput;
@@ -136,6 +145,7 @@ int RunAnalyze(const AnalyzeOptions& o) {
   } else {
     TextOptions t;
     t.color = o.color == "always" || (o.color == "auto" && to_tty && !std::getenv("NO_COLOR"));
+    t.width = TextColumns(to_tty);
     text = WriteTextReport(report, t);
   }
   return WriteOutput(o.output, text);

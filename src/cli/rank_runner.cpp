@@ -80,7 +80,7 @@ int64_t EstimateRankMemory(const std::string& path) {
   return static_cast<int64_t>(bytes) + kMemoryPerRank;
 }
 
-Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& paths,
+Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<RankFiles>& paths,
                                               const RankRunOptions& options) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const unsigned total_threads = options.read.threads ? options.read.threads : cores;
@@ -105,7 +105,9 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
         std::unique_lock lock(mu);
         if (next >= paths.size() || failed) return;
         i = next++;
-        cost = EstimateRankMemory(paths[i]);
+        cost = EstimateRankMemory(paths[i].main);
+        for (const FoldedFile& f : paths[i].folded)
+          cost += EstimateRankMemory(f.path) - kMemoryPerRank;
         // Wait until the rank fits in the budget; a rank bigger than the budget runs alone.
         cv.wait(lock, [&] {
           return failed || options.max_memory <= 0 || running == 0 ||
@@ -119,14 +121,23 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
       ReadOptions read = options.read;
       read.threads = std::max(1u, total_threads / static_cast<unsigned>(share));
       Result<std::vector<RankOutcome>> outcome = [&]() -> Result<std::vector<RankOutcome>> {
-        auto traces = ReadTraceFileRanks(paths[i], read);
+        // A collector job's rank is its files folded into one trace; any other file may hold
+        // several ranks (an Nsight Systems export of a job).
+        Result<TraceSet> traces = [&]() -> Result<TraceSet> {
+          if (paths[i].folded.empty()) return ReadTraceFileRanks(paths[i].main, read);
+          auto one = ReadRankFiles(paths[i].main, paths[i].folded, read);
+          if (!one.ok()) return one.error();
+          TraceSet set;
+          set.push_back(std::move(one.value()));
+          return set;
+        }();
         if (!traces.ok()) return traces.error();
         std::vector<RankOutcome> ranks;
         for (Trace& trace : traces.value()) {
           auto analysis = AnalyzeTrace(trace, options.analysis);
           if (!analysis.ok()) {
             Error e = analysis.error();
-            if (e.file.empty()) e.file = paths[i];
+            if (e.file.empty()) e.file = paths[i].main;
             return e;
           }
           RankOutcome o;

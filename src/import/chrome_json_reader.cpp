@@ -377,12 +377,25 @@ void HandleTopLevel(std::string_view key, std::string_view value, TraceBuilder& 
     dist.backend = JsonString(*j, "backend");
     dist.nccl_version = JsonString(*j, "nccl_version");
     builder.SetDistributed(std::move(dist));
+  } else if (key == "teye_collector") {  // the collector's first key: also in a cut-off file
+    auto j = ParseSmallJson(value);
+    if (!j || !j->is_string()) return warn("expected a string");
+    info.producer = "teye-collector";
+    info.teye_version = j->get<std::string>();
   } else if (key == "teye") {
     auto j = ParseSmallJson(value);
     if (!j || !j->is_object()) return warn("expected an object");
     info.producer = "teye-collector";
     info.teye_version = JsonString(*j, "version");
     info.host_cpus = static_cast<int>(std::max<int64_t>(0, JsonInt(*j, "cpus", 0)));
+    ProcessInfo process;
+    process.pid = JsonInt(*j, "pid", 0);
+    process.parent_pid = JsonInt(*j, "ppid", 0);
+    process.forked = JsonInt(*j, "forked_from", 0) != 0;
+    process.command = JsonString(*j, "command");
+    process.end_reason = JsonString(*j, "end_reason");
+    process.file = info.path;
+    if (process.pid > 0) info.processes = {std::move(process)};
     int rank = static_cast<int>(JsonInt(*j, "rank", -1));
     if (rank >= 0) {
       DistributedInfo dist;
@@ -406,10 +419,9 @@ std::string Describe(std::string_view s, size_t pos) {
 
 }  // namespace
 
-Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
-                             const ReadOptions& options) {
+std::optional<Error> ParseChromeJson(const InputBuffer& input, const std::string& name,
+                                     const ReadOptions& options, TraceBuilder& builder) {
   const std::string_view s = input.view();
-  TraceBuilder builder;
   builder.SetTimeUnit(options.time_unit);
   TraceInfo& info = builder.info();
   info.path = name;
@@ -503,6 +515,13 @@ Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
                  name, -1};
   }
   if (info.producer.empty()) info.producer = "chrome-trace";
+  return std::nullopt;
+}
+
+Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
+                             const ReadOptions& options) {
+  TraceBuilder builder;
+  if (auto error = ParseChromeJson(input, name, options, builder)) return *error;
   return std::move(builder).Build();
 }
 

@@ -347,7 +347,7 @@ void EventParser::Dispatch(Event& e) {
     stats.Count(SkipReason::kMissingTimestamp);
     return;
   }
-  const CategoryInfo cat = ClassifyCategory(e.cat);
+  const CategoryInfo cat = e.cat.empty() ? ClassifyUncategorized(e.name) : ClassifyCategory(e.cat);
   const Args& a = e.args;
 
   switch (e.ph) {

@@ -61,6 +61,15 @@ CategoryInfo ClassifyCategory(std::string_view category) {
   return CategoryInfo{};
 }
 
+CategoryInfo ClassifyUncategorized(std::string_view name) {
+  for (std::string_view prefix :
+       {"aten::", "prim::", "autograd::", "c10d::", "torchvision::", "quantized::"})
+    if (name.starts_with(prefix)) return {EventClass::kHost, HostSliceKind::kCpuOp};
+  for (std::string_view prefix : {"ProfilerStep#", "enumerate(DataLoader)", "Optimizer."})
+    if (name.starts_with(prefix)) return {EventClass::kHost, HostSliceKind::kUserAnnotation};
+  return CategoryInfo{};
+}
+
 CopyKind ParseCopyKind(std::string_view t) {
   if (EqualsNoCase(t, "htod") || t == "1") return CopyKind::kHtoD;
   if (EqualsNoCase(t, "dtoh") || t == "2") return CopyKind::kDtoH;

@@ -29,6 +29,11 @@ struct CategoryInfo {
 
 // Case-insensitive. Unknown and empty categories are host slices of kind kOther.
 CategoryInfo ClassifyCategory(std::string_view category);
+// An event with no category at all, as the PyTorch autograd profiler's own export writes them
+// (`prof.export_chrome_trace` of a CPU-only profile: pid "CPU functions"): framework ops by their
+// `aten::`/`prim::`/... names, the profiler's `record_function` ranges (ProfilerStep#N,
+// enumerate(DataLoader)#…, Optimizer.step#…) as user annotations, the rest kOther.
+CategoryInfo ClassifyUncategorized(std::string_view name);
 
 struct CopyDescription {
   CopyKind kind = CopyKind::kUnknown;

@@ -43,6 +43,29 @@ struct DistributedInfo {
   std::string nccl_version;
 };
 
+// How a process relates to the rank whose Trace holds its events.
+enum class ProcessRole : uint8_t {
+  kMain,          // the rank's own process (the only one of a single-file trace)
+  kForkedChild,   // fork()ed by it without exec: DataLoader workers (fork context)
+  kSpawnedChild,  // started by it through Python multiprocessing (spawn/forkserver workers,
+                  // the resource tracker)
+};
+
+// One process whose events a Trace holds. teye's collector writes one file per process, and
+// `teye analyze DIR` folds a rank's child processes into the rank's Trace (import/job_layout.h).
+// Every host track of a process (ThreadTable rows) and every host counter (CounterTable::pid)
+// carries its pid, so an analyzer takes one process's events apart by pid; GPU tracks keep the
+// device number as their pid, as in the file. Empty for traces not written by teye's collector.
+struct ProcessInfo {
+  int64_t pid = 0;
+  int64_t parent_pid = 0;  // 0 unknown
+  bool forked = false;     // the collector saw it start as a fork() of its parent
+  ProcessRole role = ProcessRole::kMain;
+  std::string command;
+  std::string end_reason;  // the collector's: exit, _exit, SIGTERM, ...
+  std::string file;        // the trace file it came from
+};
+
 // Facts about the file and how it was read.
 struct TraceInfo {
   std::string path;
@@ -60,6 +83,8 @@ struct TraceInfo {
   GpuVendor vendor = GpuVendor::kUnknown;  // from device properties and kernel/runtime names
   std::string teye_version;                // collector traces: version that wrote them
   int host_cpus = 0;  // collector traces: CPUs the process could run on, 0 when unknown
+  // Collector traces: the rank's main process first, then the processes folded into it.
+  std::vector<ProcessInfo> processes;
 };
 
 class TraceBuilder;
