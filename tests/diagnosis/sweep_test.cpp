@@ -80,6 +80,13 @@ std::string RuleOfFix(const std::string& fix) {
   return fix;
 }
 
+// The synth fix that implements a rule's recommendation, or "" when the simulator has none.
+std::string FixOfRule(const std::string& rule) {
+  for (const std::string& fix : synth::Fixes())
+    if (RuleOfFix(fix) == rule) return fix;
+  return "";
+}
+
 struct Simulated {
   synth::SimulationSummary truth;
   TraceAnalysis analysis;
@@ -127,10 +134,25 @@ Outcome Run(const synth::ScenarioInfo& info, uint64_t seed) {
   o.step_ms = base.value().truth.true_step_ms;
   if (!a.recommendations.empty()) o.first_rule = a.recommendations.front().id;
   // In the healthy control the GPU is fed: no rule may claim input, communication or the host
-  // cost much (faster kernels may still be possible, and are measured gains).
-  for (const Recommendation& r : a.recommendations)
-    if (r.relieves != BoundClass::kCompute && r.relieves != BoundClass::kMemory)
-      o.largest_saving_pct = std::max(o.largest_saving_pct, r.saving_pct);
+  // cost much (faster kernels may still be possible, and are measured gains), unless the
+  // simulator's own clock says its fix does gain that much (the control's loss.item() every step
+  // costs 10-13% of it): a claim within 25% of that true gain (or 3% of the step) is not held
+  // against it.
+  for (const Recommendation& r : a.recommendations) {
+    if (r.relieves == BoundClass::kCompute || r.relieves == BoundClass::kMemory) continue;
+    if (o.healthy && r.saving_pct >= 10) {
+      const std::string fix = FixOfRule(r.id);
+      auto fixed_knobs = fix.empty() ? Result<synth::Knobs>(Error{"no fix", "", 0})
+                                     : synth::ApplyFix(knobs.value(), fix);
+      if (fixed_knobs.ok()) {
+        std::ostringstream unused;
+        const double gain = base.value().truth.true_step_ms -
+                            synth::Simulate(fixed_knobs.value(), unused).true_step_ms;
+        if (std::fabs(r.saving_ms - gain) <= std::max(0.25 * gain, 0.03 * o.step_ms)) continue;
+      }
+    }
+    o.largest_saving_pct = std::max(o.largest_saving_pct, r.saving_pct);
+  }
   for (const Recommendation& r : a.recommendations)
     if (r.id == o.expected_rule) o.predicted_ms = r.saving_ms;
   return o;
@@ -204,7 +226,7 @@ void BoundClassIsRightWhenTheVerdictIsClear() {
 
 void InjectedProblemsFixRanksFirst() {
   for (const Outcome& o : Sweep()) {
-    if (o.healthy)  // no starvation injected: no rule may promise a tenth of the step for one
+    if (o.healthy)  // no starvation injected: no rule may promise a tenth of the step for nothing
       EXPECT_LT(o.largest_saving_pct, 10) << o.family << " seed " << o.seed << ": " << o.first_rule;
     else
       EXPECT_EQ(o.first_rule, o.expected_rule) << o.family << " seed " << o.seed;
