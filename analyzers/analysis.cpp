@@ -1,5 +1,7 @@
 #include "teye/analyzers/analysis.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "teye/analyzers/gpu_timeline.h"
@@ -50,6 +52,8 @@ void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
   context.mean_step_ms = static_cast<double>(device.total_duration) / kNsPerMs /
                          static_cast<double>(device.steps.size());
   context.complete_steps = static_cast<int>(device.steps.size());
+  context.roofline = &a.roofline;
+  context.occupancy = &a.occupancy;
   context.host_only = device.device == kHostTimelineDevice;
   a.replay_error = context.ReplayError();
   a.recommendations = Recommend(context);
@@ -58,6 +62,44 @@ void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
     a.notes.push_back(fmt::format(
         "the replay of the steps is {:.0f}% off the measured step time: savings are rough",
         100 * a.replay_error));
+}
+
+// One roofline per device that ran a kernel.
+std::vector<RooflineResult> ComputeRooflines(const Trace& trace,
+                                             const std::vector<KernelClass>& classes,
+                                             const StepWindows& windows,
+                                             const DevicePeakTable& peaks) {
+  std::vector<int> devices;
+  const GpuOpTable& g = trace.gpu_ops();
+  for (size_t i = 0; i < g.size(); ++i)
+    if (g.kind[i] == GpuOpKind::kKernel &&
+        std::find(devices.begin(), devices.end(), g.device[i]) == devices.end())
+      devices.push_back(g.device[i]);
+  if (devices.empty() && trace.kernel_counters().size() > 0) {
+    // Counters without kernel activity: the device the trace describes, if one.
+    devices.push_back(trace.devices().empty() ? -1 : trace.devices().front().id);
+  }
+  std::vector<RooflineResult> out;
+  for (int d : devices)
+    out.push_back(ComputeRoofline(trace, classes, windows, d, peaks));
+  return out;
+}
+
+// The share of the useful (compute and memory-bound) kernel time of the complete steps whose
+// role the roofline decided.
+double RooflineEvidenceShare(const Trace& trace, const std::vector<KernelClass>& classes,
+                             const StepWindows& windows, int device,
+                             const std::vector<int8_t>& memory_bound) {
+  const GpuOpTable& g = trace.gpu_ops();
+  TimeNs useful = 0, decided = 0;
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (g.kind[i] != GpuOpKind::kKernel || g.device[i] != device) continue;
+    if (RoleOf(classes[i]) == KernelRole::kCommunication || !windows.Contains(g.start_ns[i]))
+      continue;
+    useful += g.duration(i);
+    if (memory_bound[i] >= 0) decided += g.duration(i);
+  }
+  return useful > 0 ? static_cast<double>(decided) / static_cast<double>(useful) : 0.0;
 }
 
 // "3 processes: the main process (pid 100) and its 2 forked children (DataLoader workers,
@@ -114,7 +156,16 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
   KernelClassifier builtin;
   const KernelClassifier& classifier = options.classifier ? *options.classifier : builtin;
   const std::vector<KernelClass> classes = classifier.ClassifyTrace(trace);
-  const std::vector<DeviceTimeline> timelines = BuildDeviceTimelines(trace, classes);
+  // The roofline of every device that ran kernels decides which of its kernels are compute and
+  // which memory-bound, where the trace gives the evidence (shapes or counters).
+  const DevicePeakTable& peaks =
+      options.device_peaks ? *options.device_peaks : DevicePeakTable::Builtin();
+  std::vector<RooflineResult> rooflines = ComputeRooflines(trace, classes, windows, peaks);
+  std::vector<int8_t> memory_bound(trace.gpu_ops().size(), -1);
+  for (const RooflineResult& r : rooflines)
+    for (size_t i = 0; i < memory_bound.size(); ++i)
+      if (const int m = r.MemoryBound(i); m >= 0) memory_bound[i] = static_cast<int8_t>(m);
+  const std::vector<DeviceTimeline> timelines = BuildDeviceTimelines(trace, classes, &memory_bound);
   a.has_gpu_activity = !timelines.empty();
 
   a.breakdown = ComputeBreakdown(trace, a.steps, timelines);
@@ -166,7 +217,12 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
   a.temporal = ComputeHtaTemporal(trace);
   a.timeline = BuildStepTimeline(trace, a.steps, classes);
 
-  a.bound = ClassifyRun(a.breakdown);
+  for (RooflineResult& r : rooflines)
+    if (r.device == a.primary_device) a.roofline = std::move(r);
+  if (a.primary_device < 0 && !rooflines.empty()) a.roofline = std::move(rooflines.front());
+  a.occupancy = AnalyzeOccupancy(trace, a.steps, classes, a.primary_device);
+  a.bound = ClassifyRun(
+      a.breakdown, RooflineEvidenceShare(trace, classes, windows, a.primary_device, memory_bound));
   a.memory = MeasureMemoryHeadroom(trace);
   const RankProcesses processes = FindRankProcesses(trace, a.steps);
   a.resources = ProfileResources(trace, a.steps, processes, a.primary_device, a.gpu_utilization);
@@ -178,6 +234,9 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
     if (options.recommend) Diagnose(trace, timelines, classes, *p, training_thread, a);
   }
 
+  // Per-kernel links served the breakdown and the rules; reports need only the op groups, and a
+  // run's analyses stay in memory for every rank.
+  std::vector<int32_t>().swap(a.roofline.op_of_kernel);
   if (!a.has_gpu_activity)
     a.notes.push_back(
         a.breakdown.host_timeline

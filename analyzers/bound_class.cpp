@@ -42,7 +42,7 @@ BoundShares SharesOf(const CategoryTimes& t, TimeNs exposed_h2d, TimeNs duration
   return s;
 }
 
-BoundVerdict Classify(const BoundShares& shares, bool host_timeline) {
+BoundVerdict Classify(const BoundShares& shares, bool host_timeline, double roofline_evidence) {
   BoundVerdict v;
   v.shares = shares;
   v.useful_gpu = shares[BoundClass::kCompute] + shares[BoundClass::kMemory];
@@ -72,6 +72,15 @@ BoundVerdict Classify(const BoundShares& shares, bool host_timeline) {
         "useful GPU work covers {:.0f}% of the step (≥ {:.0f}%), most of it {}", 100 * v.useful_gpu,
         100 * kUsefulGpuThreshold,
         v.cls == BoundClass::kMemory ? "in memory-bound kernels" : "in compute kernels");
+    if (roofline_evidence >= 0.995)
+      v.reason += " (compute vs memory-bound by roofline evidence)";
+    else if (roofline_evidence > 0)
+      v.reason += fmt::format(
+          " (compute vs memory-bound by roofline evidence for {:.0f}% of the kernel time, by "
+          "kernel name class for the rest)",
+          100 * roofline_evidence);
+    else if (roofline_evidence == 0)
+      v.reason += " (compute vs memory-bound by kernel name class: no roofline evidence)";
   } else {
     v.cls = BoundClass::kInput;
     for (BoundClass c : {BoundClass::kCommunication, BoundClass::kHost})
@@ -119,15 +128,18 @@ BoundVerdict Classify(const BoundShares& shares, bool host_timeline) {
   return v;
 }
 
-BoundResult ClassifyRun(const BreakdownResult& breakdown) {
+BoundResult ClassifyRun(const BreakdownResult& breakdown, double roofline_evidence) {
   BoundResult r;
+  r.roofline_evidence = roofline_evidence;
   const DeviceBreakdown* p = breakdown.Primary();
   if (!p || p->steps.empty() || p->total_duration <= 0) return r;
   r.valid = true;
   const bool host = breakdown.host_timeline;
-  r.run = Classify(SharesOf(p->total, p->exposed_h2d_ns, p->total_duration), host);
+  r.run =
+      Classify(SharesOf(p->total, p->exposed_h2d_ns, p->total_duration), host, roofline_evidence);
   for (const StepBreakdown& sb : p->steps) {
-    r.steps.push_back(Classify(SharesOf(sb.times, sb.exposed_h2d_ns, sb.duration), host));
+    r.steps.push_back(
+        Classify(SharesOf(sb.times, sb.exposed_h2d_ns, sb.duration), host, roofline_evidence));
     ++r.step_counts[static_cast<size_t>(r.steps.back().cls)];
   }
   return r;

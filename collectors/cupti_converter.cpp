@@ -430,6 +430,9 @@ class ConverterImpl final : public Converter {
     p.shared_mem_per_sm = static_cast<int>(d.maxSharedMemoryPerMultiprocessor);
     p.l2_cache_size = static_cast<int>(d.l2CacheSize);
     p.memory_bandwidth = d.globalMemoryBandwidth;
+    p.regs_per_sm = static_cast<int>(d.maxRegistersPerMultiprocessor);
+    p.max_blocks_per_sm = static_cast<int>(d.maxBlocksPerMultiprocessor);
+    p.clock_khz = static_cast<int>(d.coreClockRate);
     static_assert(sizeof(d.uuid) == sizeof(p.uuid));
     std::memcpy(p.uuid, &d.uuid, sizeof p.uuid);
     p.has_uuid = true;

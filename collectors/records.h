@@ -24,6 +24,8 @@ enum class RecordType : uint8_t {
   kGraph,       // GraphRecord
   kCollective,  // CollectiveRecord: NCCL profiler plugin
   kThreadName,  // ThreadNameRecord
+  // KernelCountersRecord (counter_record.h): counter mode
+  kKernelCounters,
 };
 
 // Header flags.

@@ -40,6 +40,22 @@ void AppendFooter(JsonOut& tail, const Footer& f, const ProcessIdentity& id,
       tail.I64(d.shared_mem_per_sm);
       tail.Lit(",\"l2CacheSize\":");
       tail.I64(d.l2_cache_size);
+      if (d.regs_per_sm) {
+        tail.Lit(",\"regsPerMultiprocessor\":");
+        tail.I64(d.regs_per_sm);
+      }
+      if (d.max_blocks_per_sm) {
+        tail.Lit(",\"maxBlocksPerMultiprocessor\":");
+        tail.I64(d.max_blocks_per_sm);
+      }
+      if (d.clock_khz) {
+        tail.Lit(",\"clockRate\":");
+        tail.I64(d.clock_khz);
+      }
+      if (d.memory_bandwidth) {
+        tail.Lit(",\"memoryBandwidthKBps\":");
+        tail.U64(d.memory_bandwidth);
+      }
       if (d.has_uuid) {
         char uuid[48];
         const uint8_t* u = d.uuid;

@@ -150,6 +150,8 @@ void TraceWriter::Write(const RecordHeader& h) {
       return WriteCollective(reinterpret_cast<const CollectiveRecord&>(h));
     case RecordType::kThreadName:
       return WriteThreadName(reinterpret_cast<const ThreadNameRecord&>(h));
+    case RecordType::kKernelCounters:
+      return WriteKernelCounters(reinterpret_cast<const KernelCountersRecord&>(h));
   }
 }
 

@@ -20,6 +20,8 @@
 
 namespace teye::collector {
 
+struct KernelCountersRecord;
+
 // <rank<R>.>host.pid.pt.trace.json: sorts by rank, unique per process.
 std::string TraceFileName(std::string_view host, int pid, int rank);
 
@@ -101,6 +103,7 @@ class TraceWriter {
   void WriteGraph(const GraphRecord& r);
   void WriteCollective(const CollectiveRecord& r);
   void WriteThreadName(const ThreadNameRecord& r);
+  void WriteKernelCounters(const KernelCountersRecord& r);  // counter_writer.cpp
   void DeviceOpArgs(int32_t device, uint64_t context, uint64_t stream, uint64_t correlation,
                     uint64_t external_id);
   void BytesArgs(uint64_t bytes, int64_t start, int64_t end);

@@ -10,6 +10,7 @@
 #include "html_charts.h"
 #include "html_escape.h"
 #include "html_resources.h"
+#include "html_roofline.h"
 
 namespace teye {
 namespace {
@@ -275,6 +276,7 @@ void Rank(std::string& o, const TraceAnalysis& a) {
   IdleGaps(o, a);
   StallsAndMemory(o, a);
   TopKernels(o, a);
+  HtmlMicroArch(o, a);
   ReaderFacts(o, a);
   o += "</section>\n";
 }

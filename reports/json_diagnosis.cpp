@@ -22,6 +22,7 @@ Json BoundJson(const BoundResult& b) {
   j["runner_up"] = ToString(b.run.runner_up);
   j["useful_gpu"] = Share(b.run.useful_gpu);
   j["reason"] = b.run.reason;
+  j["roofline_evidence"] = b.roofline_evidence >= 0 ? Json(Share(b.roofline_evidence)) : Json();
   Json counts = Json::object();
   for (size_t i = 0; i < kBoundClassCount; ++i)
     if (b.step_counts[i])

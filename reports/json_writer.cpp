@@ -2,6 +2,7 @@
 
 #include "cross_rank_writer.h"
 #include "json_diagnosis.h"
+#include "json_microarch.h"
 #include "json_numbers.h"
 #include "json_resources.h"
 
@@ -220,6 +221,7 @@ Json RankJson(const TraceAnalysis& a) {
   j["breakdown"] = BreakdownJson(a);
   j["communication"] = CommJson(a);
   AddKernels(a, j);
+  AddMicroArch(a, j);
   j["memcpy"] = MemcpyJson(a);
   j["temporal"] = TemporalJson(a);
   AddResources(a, j);

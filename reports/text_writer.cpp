@@ -8,6 +8,7 @@
 #include "teye/reports/format.h"
 
 #include "cross_rank_writer.h"
+#include "text_microarch.h"
 #include "text_resources.h"
 
 namespace teye {
@@ -25,6 +26,7 @@ class Out {
   std::string Dim(std::string_view t) const { return Style("2", t); }
   std::string Color(std::string_view code, std::string_view t) const { return Style(code, t); }
   int width() const { return o_.width; }
+  const TextOptions& options() const { return o_; }
 
  private:
   std::string Style(std::string_view code, std::string_view t) const {
@@ -390,6 +392,7 @@ std::string WriteTextReport(const Report& report, const TextOptions& options) {
       Breakdown(out, a);
       Stalls(out, a);
       Kernels(out, a);
+      out.str() += MicroArchText(a, out.options());
       Transfers(out, a);
       Temporal(out, a);
       Recommendations(out, a);

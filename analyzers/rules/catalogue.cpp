@@ -27,6 +27,9 @@ const std::vector<RuleInfo>& Rules() {
        /*needs_gpu=*/false},
       {"memory_pressure", "activation checkpointing, AMP or a smaller micro-batch near OOM",
        rules::MemoryPressure},
+      {"below_roofline", "ops far below their roofline: padding, batching, fusion",
+       rules::BelowRoofline},
+      {"small_grid", "kernels whose grids leave SMs idle on a busy GPU", rules::SmallGrid},
   };
   return kRules;
 }

@@ -32,5 +32,8 @@ std::vector<Recommendation> LargerBatch(const RuleContext& c);
 std::vector<Recommendation> MoveCpuWork(const RuleContext& c);
 // memory_rule.cpp
 std::vector<Recommendation> MemoryPressure(const RuleContext& c);
+// roofline_rules.cpp
+std::vector<Recommendation> BelowRoofline(const RuleContext& c);
+std::vector<Recommendation> SmallGrid(const RuleContext& c);
 
 }  // namespace teye::rules

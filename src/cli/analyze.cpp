@@ -30,6 +30,7 @@ struct AnalyzeOptions {
   std::string output;  // empty: stdout
   std::string step_regex;
   std::string kernel_classes;
+  std::string device_peaks;
   std::string time_unit = "auto";
   std::string color = "auto";
   unsigned threads = 0;
@@ -74,6 +75,16 @@ int RunAnalyze(const AnalyzeOptions& o) {
       return kExitBadInput;
     }
   }
+  // The user's device lines are tried before the built-in table's.
+  DevicePeakTable peaks;
+  if (!o.device_peaks.empty()) {
+    auto user = DevicePeakTable::ParseFile(o.device_peaks);
+    if (!user.ok()) {
+      std::fprintf(stderr, "teye: %s\n", user.error().ToString().c_str());
+      return kExitBadInput;
+    }
+    peaks = user.value().Then(DevicePeakTable::Builtin());
+  }
   ReadOptions read;
   read.threads = o.threads;
   read.time_unit = o.time_unit == "us"   ? TimeUnitChoice::kMicroseconds
@@ -82,6 +93,7 @@ int RunAnalyze(const AnalyzeOptions& o) {
   AnalysisOptions analysis;
   analysis.steps.step_regex = o.step_regex;
   analysis.classifier = &classifier;
+  if (!o.device_peaks.empty()) analysis.device_peaks = &peaks;
 
   RankRunOptions run;
   run.read = read;
@@ -157,6 +169,9 @@ VerbRegistration SetupAnalyze(CLI::App& app) {
                   "Regex over annotation names that marks steps when there is no ProfilerStep#N");
   cmd->add_option("--kernel-classes", options->kernel_classes,
                   "File of '<class> <regex>' lines tried before the built-in kernel classes");
+  cmd->add_option("--device-peaks", options->device_peaks,
+                  "File of GPU peak rates (data/device_peaks.csv's format) tried before the "
+                  "built-in table");
   cmd->add_option("--time-unit", options->time_unit,
                   "Unit of ts/dur: auto (µs unless the file says ns and has no fractions), us, ns")
       ->check(CLI::IsMember({"auto", "us", "ns"}));

@@ -357,6 +357,15 @@ void HandleTopLevel(std::string_view key, std::string_view value, TraceBuilder& 
       dev.num_sms = static_cast<int>(JsonInt(d, "numSms", 0));
       dev.max_threads_per_sm = static_cast<int>(JsonInt(d, "maxThreadsPerMultiprocessor", 0));
       dev.warp_size = static_cast<int>(JsonInt(d, "warpSize", 0));
+      dev.max_threads_per_block = static_cast<int>(JsonInt(d, "maxThreadsPerBlock", 0));
+      dev.regs_per_block = static_cast<int>(JsonInt(d, "regsPerBlock", 0));
+      dev.regs_per_sm = static_cast<int>(JsonInt(d, "regsPerMultiprocessor", 0));
+      dev.shared_mem_per_block = static_cast<int>(JsonInt(d, "sharedMemPerBlock", 0));
+      dev.shared_mem_per_block_optin = static_cast<int>(JsonInt(d, "sharedMemPerBlockOptin", 0));
+      dev.shared_mem_per_sm = static_cast<int>(JsonInt(d, "sharedMemPerMultiprocessor", 0));
+      dev.max_blocks_per_sm = static_cast<int>(JsonInt(d, "maxBlocksPerMultiprocessor", 0));
+      dev.clock_khz = static_cast<int>(JsonInt(d, "clockRate", 0));
+      dev.memory_gbps = static_cast<double>(JsonInt(d, "memoryBandwidthKBps", 0)) / 1e6;
       builder.AddDevice(std::move(dev));
     }
   } else if (key == "distributedInfo") {

@@ -118,7 +118,48 @@ simdjson::error_code Key(Field& field, std::string_view& key) {
   return simdjson::SUCCESS;
 }
 
+// JSON text without whitespace outside strings: "[[1, 2], []]" → "[[1,2],[]]".
+void CompactJson(std::string_view raw, std::string& out) {
+  out.clear();
+  out.reserve(raw.size());
+  if (raw.find('"') == std::string_view::npos) {
+    // Shapes and strides: numbers and brackets only (most of the arguments by volume).
+    for (char c : raw)
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') out.push_back(c);
+    return;
+  }
+  bool in_string = false;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const char c = raw[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < raw.size()) {
+        out.push_back(raw[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '"') in_string = true;
+    out.push_back(c);
+  }
+}
+
 }  // namespace
+
+simdjson::error_code EventParser::ReadShapeList(simdjson::ondemand::value v, Args& a, int which) {
+  json_type type;
+  if (auto ec = v.type().get(type)) return ec;
+  if (type != json_type::array) return SUCCESS;
+  simdjson::ondemand::array arr;
+  if (auto ec = v.get_array().get(arr)) return ec;
+  std::string_view raw;
+  if (auto ec = arr.raw_json().get(raw)) return ec;
+  CompactJson(raw, a.shapes[which]);
+  a.has_shapes = true;
+  return SUCCESS;
+}
 
 simdjson::error_code EventParser::ReadArgs(simdjson::ondemand::object args, Event& e) {
   Args& a = e.args;
@@ -185,7 +226,17 @@ simdjson::error_code EventParser::ReadArgs(simdjson::ondemand::object args, Even
       ec = ReadInt(v, a.total_allocated);
     } else if (key == "Total Reserved") {
       ec = ReadInt(v, a.total_reserved);
-    } else if (e.ph == 'C' || e.ph == 0) {
+    } else if (key == "Input Dims") {
+      ec = ReadShapeList(v, a, 0);
+    } else if (key == "Input type") {
+      ec = ReadShapeList(v, a, 1);
+    } else if (key == "Input Strides") {
+      ec = ReadShapeList(v, a, 2);
+    } else if (key == "Concrete Inputs") {
+      ec = ReadShapeList(v, a, 3);
+    } else if (key == "est. achieved occupancy %") {
+      ec = ReadInt(v, a.est_occupancy);
+    } else if (e.ph == 'C' || e.ph == 0 || e.cat.empty() || e.cat == kCounterRangeCategory) {
       // Counter series values (ph may come later in the object: collect anyway).
       json_type type;
       if ((ec = v.type().get(type)) == SUCCESS && type == json_type::number) {
@@ -209,8 +260,20 @@ simdjson::error_code EventParser::Parse(simdjson::ondemand::value element) {
   simdjson::ondemand::object obj;
   if (auto ec = element.get_object().get(obj)) return ec;
 
-  event_ = Event{};
   event_.args.numbers.clear();
+  {
+    // Keep the argument buffers' capacity from event to event.
+    std::vector<std::pair<std::string, double>> numbers = std::move(event_.args.numbers);
+    std::string shapes[4];
+    for (int i = 0; i < 4; ++i)
+      shapes[i] = std::move(event_.args.shapes[i]);
+    event_ = Event{};
+    event_.args.numbers = std::move(numbers);
+    for (int i = 0; i < 4; ++i) {
+      event_.args.shapes[i] = std::move(shapes[i]);
+      event_.args.shapes[i].clear();
+    }
+  }
   Event& e = event_;
   for (auto field : obj) {
     std::string_view key;
@@ -249,6 +312,14 @@ simdjson::error_code EventParser::Parse(simdjson::ondemand::value element) {
   }
   Dispatch(e);
   return SUCCESS;
+}
+
+void EventParser::AddKernelCounters(const Event& e, const FileTime& ts) {
+  counter_values_.clear();
+  for (const auto& [key, value] : e.args.numbers)
+    counter_values_.push_back({key, value});
+  builder_.AddKernelCounters(ts, e.name, e.args.correlation, counter_values_.data(),
+                             counter_values_.size());
 }
 
 ThreadKey EventParser::KeyOf(const Event& e) const {
@@ -331,6 +402,8 @@ void EventParser::Dispatch(Event& e) {
           op.block_threads = static_cast<int32_t>(a.block_threads);
           op.registers = static_cast<int16_t>(a.registers);
           op.shared_memory = static_cast<int32_t>(a.shared_memory);
+          if (a.est_occupancy >= 0 && a.est_occupancy <= 100)
+            op.est_occupancy_pct = static_cast<int8_t>(a.est_occupancy);
           op.collective = coll_ptr;
           builder_.AddGpuOp(op);
           return;
@@ -353,9 +426,17 @@ void EventParser::Dispatch(Event& e) {
           s.bytes = a.bytes;
           s.detail = a.detail;
           s.collective = coll_ptr;
+          OpShapeRecord shapes;
+          if (a.has_shapes) {
+            shapes = {a.shapes[0], a.shapes[1], a.shapes[2], a.shapes[3]};
+            s.shapes = &shapes;
+          }
           builder_.AddHostSlice(s);
           return;
         }
+        case EventClass::kKernelCounters:
+          AddKernelCounters(e, *ts);
+          return;
       }
       return;
     }

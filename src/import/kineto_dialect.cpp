@@ -50,6 +50,7 @@ constexpr CategoryEntry kCategories[] = {
     {"cpu_instant_event", {EventClass::kMemoryInstant, HostSliceKind::kOther}},
     {"dataloader", {EventClass::kHost, HostSliceKind::kDataLoader}},
     {"io", {EventClass::kHost, HostSliceKind::kIo}},
+    {kCounterRangeCategory, {EventClass::kKernelCounters, HostSliceKind::kOther}},
 };
 
 }  // namespace

@@ -14,9 +14,13 @@ enum class EventClass : uint8_t {
   kGpuMemset,
   kGpuSync,
   kGpuAnnotation,
-  kHost,           // see HostKindOf
-  kMemoryInstant,  // `cpu_instant_event` / `[memory]`
+  kHost,            // see HostKindOf
+  kMemoryInstant,   // `cpu_instant_event` / `[memory]`
+  kKernelCounters,  // `cuda_profiler_range`: one kernel's hardware counters
 };
+
+// Kineto's category for CUPTI range-profiler results (and teye's collector in counter mode).
+inline constexpr std::string_view kCounterRangeCategory = "cuda_profiler_range";
 
 struct CategoryInfo {
   EventClass event_class = EventClass::kHost;

@@ -188,6 +188,15 @@ RowIndex TraceBuilder::AddCollective(const CollectiveRecord& c) {
   return static_cast<RowIndex>(t.size() - 1);
 }
 
+RowIndex TraceBuilder::AddOpShapes(const OpShapeRecord& r) {
+  auto& t = trace_.op_shapes_;
+  t.input_dims.push_back(Intern(r.input_dims));
+  t.input_types.push_back(Intern(r.input_types));
+  t.input_strides.push_back(Intern(r.input_strides));
+  t.concrete_inputs.push_back(Intern(r.concrete_inputs));
+  return static_cast<RowIndex>(t.size() - 1);
+}
+
 bool TraceBuilder::AddGpuOp(const GpuOpRecord& op) {
   auto start = Ticks(op.ts);
   auto dur = DurTicks(op.dur);
@@ -211,6 +220,7 @@ bool TraceBuilder::AddGpuOp(const GpuOpRecord& op) {
   t.registers.push_back(op.registers);
   t.shared_memory.push_back(op.shared_memory);
   t.collective.push_back(op.collective ? AddCollective(*op.collective) : kNoRow);
+  t.est_occupancy_pct.push_back(op.est_occupancy_pct);
   ++stats().events_kept;
   return true;
 }
@@ -228,6 +238,7 @@ void TraceBuilder::AppendHostSlice(const Half& h, int64_t start, int64_t end) {
   t.bytes.push_back(h.bytes);
   t.detail.push_back(h.detail);
   t.collective.push_back(kNoRow);
+  t.shapes.push_back(kNoRow);
   t.depth.push_back(0);
   t.parent.push_back(kNoRow);
 }
@@ -253,6 +264,7 @@ bool TraceBuilder::AddHostSlice(const HostSliceRecord& slice) {
   if (!start || !dur) return false;
   AppendHostSlice(MakeHalf(slice, *start, true), *start, *start + *dur);
   if (slice.collective) trace_.host_slices_.collective.back() = AddCollective(*slice.collective);
+  if (slice.shapes) trace_.host_slices_.shapes.back() = AddOpShapes(*slice.shapes);
   ++stats().events_kept;
   return true;
 }
@@ -325,6 +337,26 @@ bool TraceBuilder::AddCounter(FileTime ts, std::string_view name, int64_t pid, d
   return true;
 }
 
+bool TraceBuilder::AddKernelCounters(FileTime ts, std::string_view kernel, int64_t correlation,
+                                     const CounterValue* values, size_t count) {
+  auto t0 = Ticks(ts);
+  if (!t0) return false;
+  auto& t = trace_.kernel_counters_;
+  auto& v = trace_.kernel_counter_values_;
+  count = std::min<size_t>(count, UINT16_MAX);
+  t.start_ns.push_back(*t0);
+  t.name.push_back(Intern(kernel));
+  t.correlation.push_back(correlation);
+  t.value_begin.push_back(static_cast<RowIndex>(v.size()));
+  t.value_count.push_back(static_cast<uint16_t>(count));
+  for (size_t i = 0; i < count; ++i) {
+    v.metric.push_back(Intern(values[i].metric));
+    v.value.push_back(values[i].value);
+  }
+  ++stats().events_kept;
+  return true;
+}
+
 bool TraceBuilder::AddMemoryEvent(FileTime ts, int16_t device, int64_t bytes,
                                   int64_t total_allocated, int64_t total_reserved,
                                   ThreadIndex thread) {
@@ -381,7 +413,7 @@ void TraceBuilder::AddDevice(DeviceInfo device) {
 size_t TraceBuilder::pending_rows() const {
   return trace_.gpu_ops_.size() + trace_.host_slices_.size() + halves_.size() +
          trace_.counters_.size() + trace_.memory_events_.size() + trace_.instants_.size() +
-         trace_.flows_.size() + trace_.gpu_annotations_.size();
+         trace_.flows_.size() + trace_.gpu_annotations_.size() + trace_.kernel_counters_.size();
 }
 
 void TraceBuilder::Merge(TraceBuilder&& part) {
@@ -433,6 +465,29 @@ void TraceBuilder::Merge(TraceBuilder&& part) {
     RemapFrom(c.algorithm, from, s);
     RemapFrom(c.protocol, from, s);
   }
+  const auto shape_offset = static_cast<RowIndex>(d.op_shapes_.size());
+  auto shape = [&](RowIndex r) { return r == kNoRow ? kNoRow : r + shape_offset; };
+  {
+    size_t from = d.op_shapes_.size();
+    AppendTable(d.op_shapes_, p.op_shapes_);
+    auto& o = d.op_shapes_;
+    RemapFrom(o.input_dims, from, s);
+    RemapFrom(o.input_types, from, s);
+    RemapFrom(o.input_strides, from, s);
+    RemapFrom(o.concrete_inputs, from, s);
+  }
+  {
+    const auto value_offset = static_cast<RowIndex>(d.kernel_counter_values_.size());
+    size_t from = d.kernel_counter_values_.size();
+    AppendTable(d.kernel_counter_values_, p.kernel_counter_values_);
+    RemapFrom(d.kernel_counter_values_.metric, from, s);
+    from = d.kernel_counters_.size();
+    AppendTable(d.kernel_counters_, p.kernel_counters_);
+    auto& k = d.kernel_counters_;
+    RemapFrom(k.start_ns, from, tk);
+    RemapFrom(k.name, from, s);
+    RemapFrom(k.value_begin, from, [&](RowIndex r) { return r + value_offset; });
+  }
   {
     size_t from = d.gpu_ops_.size();
     AppendTable(d.gpu_ops_, p.gpu_ops_);
@@ -453,6 +508,7 @@ void TraceBuilder::Merge(TraceBuilder&& part) {
     RemapFrom(h.thread, from, th);
     RemapFrom(h.detail, from, s);
     RemapFrom(h.collective, from, coll);
+    RemapFrom(h.shapes, from, shape);
   }
   {
     size_t from = d.gpu_annotations_.size();
@@ -688,6 +744,7 @@ void TraceBuilder::ConvertTimes() {
   convert(trace_.memory_events_.ts_ns);
   convert(trace_.instants_.ts_ns);
   convert(trace_.flows_.ts_ns);
+  convert(trace_.kernel_counters_.start_ns);
 }
 
 void TraceBuilder::ApplyNames() {

@@ -47,7 +47,7 @@ TEST(Rules, CatalogueHasEveryRuleOnce) {
   std::set<std::string_view> ids;
   for (const RuleInfo& r : Rules())
     EXPECT_TRUE(ids.insert(r.id).second) << r.id;
-  EXPECT_EQ(ids.size(), 14u);
+  EXPECT_EQ(ids.size(), 16u);
 }
 
 TEST(Rules, DataLoaderWorkers) {

@@ -13,8 +13,10 @@
 #include "teye/analyzers/input_cause.h"
 #include "teye/analyzers/kernel_stats.h"
 #include "teye/analyzers/memory_headroom.h"
+#include "teye/analyzers/occupancy.h"
 #include "teye/analyzers/periodic_stalls.h"
 #include "teye/analyzers/replay.h"
+#include "teye/analyzers/roofline.h"
 #include "teye/analyzers/steps.h"
 #include "teye/analyzers/transfer_stats.h"
 
@@ -59,6 +61,8 @@ struct RuleContext {
   int complete_steps = 0;
   const InputDiagnosis* input = nullptr;  // why the input is slow, when known
   bool host_only = false;  // no GPU activity: `device` is the training thread's host timeline
+  const RooflineResult* roofline = nullptr;    // the device's roofline, when computed
+  const OccupancyResult* occupancy = nullptr;  // its occupancy and SM efficiency
 
   double MsPerStep(TimeCategory c) const;
   double Share(TimeCategory c) const;  // of step time, 0..1

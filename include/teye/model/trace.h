@@ -23,6 +23,16 @@ struct DeviceInfo {
   int num_sms = 0;
   int max_threads_per_sm = 0;
   int warp_size = 0;
+  // Occupancy limits (0 when the trace does not say; occupancy.h falls back to the architecture's).
+  int max_threads_per_block = 0;
+  int regs_per_block = 0;
+  int regs_per_sm = 0;
+  int shared_mem_per_block = 0;        // bytes, default limit
+  int shared_mem_per_block_optin = 0;  // bytes, opt-in limit
+  int shared_mem_per_sm = 0;           // bytes
+  int max_blocks_per_sm = 0;
+  int clock_khz = 0;       // SM clock, when the writer recorded it (teye's collector)
+  double memory_gbps = 0;  // memory bandwidth, when the writer recorded it
   GpuVendor vendor = GpuVendor::kUnknown;
 };
 
@@ -103,6 +113,9 @@ class Trace {
   const MemoryEventTable& memory_events() const { return memory_events_; }
   const InstantTable& instants() const { return instants_; }
   const FlowTable& flows() const { return flows_; }
+  const OpShapeTable& op_shapes() const { return op_shapes_; }
+  const KernelCounterTable& kernel_counters() const { return kernel_counters_; }
+  const KernelCounterValueTable& kernel_counter_values() const { return kernel_counter_values_; }
 
   // Earliest start and latest end over every timed event (0,0 when empty).
   TimeNs start_ns() const { return start_ns_; }
@@ -130,6 +143,9 @@ class Trace {
   MemoryEventTable memory_events_;
   InstantTable instants_;
   FlowTable flows_;
+  OpShapeTable op_shapes_;
+  KernelCounterTable kernel_counters_;
+  KernelCounterValueTable kernel_counter_values_;
   TimeNs start_ns_ = 0;
   TimeNs end_ns_ = 0;
 };
