@@ -46,6 +46,7 @@ test-asan: setup
 bench: build
 	$(BUILD_DIR)/bench/teye_bench
 	$(BUILD_DIR)/bench/teye_collector_bench
+	$(BUILD_DIR)/bench/teye_overhead_bench
 
 # Regenerates golden files; review the diff before committing.
 golden-update: build

@@ -42,17 +42,45 @@ BoundShares SharesOf(const CategoryTimes& t, TimeNs exposed_h2d, TimeNs duration
   return s;
 }
 
-BoundVerdict Classify(const BoundShares& shares) {
+BoundVerdict Classify(const BoundShares& shares, bool host_timeline, double roofline_evidence) {
   BoundVerdict v;
   v.shares = shares;
   v.useful_gpu = shares[BoundClass::kCompute] + shares[BoundClass::kMemory];
-  if (v.useful_gpu >= kUsefulGpuThreshold) {
+  if (host_timeline) {
+    // The same rule on the training thread: its compute ops are the useful work.
+    v.cls = v.useful_gpu >= kUsefulGpuThreshold ? BoundClass::kCompute : BoundClass::kInput;
+    if (v.cls != BoundClass::kCompute)
+      for (BoundClass c : {BoundClass::kCommunication, BoundClass::kHost})
+        if (shares[c] > shares[v.cls]) v.cls = c;
+    v.reason = v.cls == BoundClass::kCompute
+                   ? fmt::format(
+                         "no GPU activity: compute ops cover {:.0f}% of the training thread's "
+                         "step (≥ {:.0f}%)",
+                         100 * v.useful_gpu, 100 * kUsefulGpuThreshold)
+                   : fmt::format(
+                         "no GPU activity: compute ops cover only {:.0f}% of the training "
+                         "thread's step (< {:.0f}%), the rest most by {}",
+                         100 * v.useful_gpu, 100 * kUsefulGpuThreshold,
+                         v.cls == BoundClass::kInput ? "waiting for input"
+                         : v.cls == BoundClass::kCommunication
+                             ? "communication"
+                             : "host overhead (synchronization, Python, other CPU work)");
+  } else if (v.useful_gpu >= kUsefulGpuThreshold) {
     v.cls = shares[BoundClass::kMemory] > shares[BoundClass::kCompute] ? BoundClass::kMemory
                                                                        : BoundClass::kCompute;
     v.reason = fmt::format(
         "useful GPU work covers {:.0f}% of the step (≥ {:.0f}%), most of it {}", 100 * v.useful_gpu,
         100 * kUsefulGpuThreshold,
         v.cls == BoundClass::kMemory ? "in memory-bound kernels" : "in compute kernels");
+    if (roofline_evidence >= 0.995)
+      v.reason += " (compute vs memory-bound by roofline evidence)";
+    else if (roofline_evidence > 0)
+      v.reason += fmt::format(
+          " (compute vs memory-bound by roofline evidence for {:.0f}% of the kernel time, by "
+          "kernel name class for the rest)",
+          100 * roofline_evidence);
+    else if (roofline_evidence == 0)
+      v.reason += " (compute vs memory-bound by kernel name class: no roofline evidence)";
   } else {
     v.cls = BoundClass::kInput;
     for (BoundClass c : {BoundClass::kCommunication, BoundClass::kHost})
@@ -100,14 +128,18 @@ BoundVerdict Classify(const BoundShares& shares) {
   return v;
 }
 
-BoundResult ClassifyRun(const BreakdownResult& breakdown) {
+BoundResult ClassifyRun(const BreakdownResult& breakdown, double roofline_evidence) {
   BoundResult r;
+  r.roofline_evidence = roofline_evidence;
   const DeviceBreakdown* p = breakdown.Primary();
   if (!p || p->steps.empty() || p->total_duration <= 0) return r;
   r.valid = true;
-  r.run = Classify(SharesOf(p->total, p->exposed_h2d_ns, p->total_duration));
+  const bool host = breakdown.host_timeline;
+  r.run =
+      Classify(SharesOf(p->total, p->exposed_h2d_ns, p->total_duration), host, roofline_evidence);
   for (const StepBreakdown& sb : p->steps) {
-    r.steps.push_back(Classify(SharesOf(sb.times, sb.exposed_h2d_ns, sb.duration)));
+    r.steps.push_back(
+        Classify(SharesOf(sb.times, sb.exposed_h2d_ns, sb.duration), host, roofline_evidence));
     ++r.step_counts[static_cast<size_t>(r.steps.back().cls)];
   }
   return r;

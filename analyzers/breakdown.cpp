@@ -40,6 +40,29 @@ std::string_view DisplayName(TimeCategory c) {
   return "?";
 }
 
+std::string_view DisplayName(TimeCategory c, bool host_timeline) {
+  if (!host_timeline) return DisplayName(c);
+  switch (c) {
+    case TimeCategory::kCompute:
+      return "compute ops";
+    case TimeCategory::kInput:
+      return "waiting for input";
+    case TimeCategory::kSync:
+      return "synchronization";
+    case TimeCategory::kOtherCpu:
+      return "other CPU work";
+    case TimeCategory::kCommunication:
+      return "communication";
+    default:
+      return DisplayName(c);
+  }
+}
+
+bool OnHostTimeline(TimeCategory c) {
+  return c == TimeCategory::kCompute || c == TimeCategory::kInput || c == TimeCategory::kSync ||
+         c == TimeCategory::kCommunication || c == TimeCategory::kOtherCpu;
+}
+
 bool IsIdleCategory(TimeCategory c) {
   return c >= TimeCategory::kInput;
 }

@@ -51,6 +51,8 @@ RunDiff DiffRuns(const RunSummary& a, const RunSummary& b) {
   d.b_source = b.source;
   d.a_steps = static_cast<int>(a.steps.size());
   d.b_steps = static_cast<int>(b.steps.size());
+  d.a_host = a.host_timeline;
+  d.b_host = b.host_timeline;
   d.step_ms = {SeriesOf(a.steps, [](const StepSample& s) { return s.duration_ms; }),
                SeriesOf(b.steps, [](const StepSample& s) { return s.duration_ms; })};
   d.gpu_util = {SeriesOf(a.steps, [](const StepSample& s) { return s.gpu_utilization; }),

@@ -105,6 +105,13 @@ Result<GateResult> EvaluateGate(const RunSummary& run, const RunSummary* baselin
                 " (--min-steps)";
     return r;
   }
+  if (o.min_gpu_util && run.host_timeline) {
+    r.verdict = GateVerdict::kRefused;
+    r.refusal = run.source +
+                ": no GPU activity (the steps are the training thread's), so "
+                "--min-gpu-util cannot be judged";
+    return r;
+  }
   if (run.rank_count > 1)
     r.warnings.push_back(run.source + " holds " + std::to_string(run.rank_count) +
                          " ranks; the gate judged the first");

@@ -6,7 +6,8 @@
 namespace teye {
 
 std::vector<DeviceTimeline> BuildDeviceTimelines(const Trace& trace,
-                                                 const std::vector<KernelClass>& classes) {
+                                                 const std::vector<KernelClass>& classes,
+                                                 const std::vector<int8_t>* memory_bound) {
   struct Raw {
     std::vector<Interval> compute, memory, comm, memcpy, memcpy_h2d, memset;
     std::vector<RowIndex> ops;
@@ -21,9 +22,12 @@ std::vector<DeviceTimeline> BuildDeviceTimelines(const Trace& trace,
     Raw& r = raw[g.device[i]];
     Interval iv{g.start_ns[i], g.end_ns[i]};
     switch (g.kind[i]) {
-      case GpuOpKind::kKernel:
+      case GpuOpKind::kKernel: {
         ++r.kernels;
-        switch (RoleOf(classes[i])) {
+        KernelRole role = RoleOf(classes[i]);
+        if (memory_bound && role != KernelRole::kCommunication && (*memory_bound)[i] >= 0)
+          role = (*memory_bound)[i] ? KernelRole::kMemory : KernelRole::kCompute;
+        switch (role) {
           case KernelRole::kCompute:
             r.compute.push_back(iv);
             break;
@@ -35,6 +39,7 @@ std::vector<DeviceTimeline> BuildDeviceTimelines(const Trace& trace,
             break;
         }
         break;
+      }
       case GpuOpKind::kMemcpy:
         r.memcpy.push_back(iv);
         if (g.copy_kind[i] == CopyKind::kHtoD) r.memcpy_h2d.push_back(iv);

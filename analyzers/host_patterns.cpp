@@ -1,5 +1,6 @@
 #include "teye/analyzers/host_patterns.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace teye {
@@ -51,20 +52,60 @@ bool IsDataLoaderNext(const Trace& trace, RowIndex slice) {
   return name.starts_with("enumerate(DataLoader)");
 }
 
+LoaderMode LoaderModeOf(const Trace& trace, RowIndex slice) {
+  const HostSliceTable& h = trace.host_slices();
+  const std::string_view name = trace.str(h.name[slice]);
+  if (ContainsNoCase(name, "singleprocessdataloaderiter")) return LoaderMode::kInline;
+  if (ContainsNoCase(name, "multiprocessingdataloaderiter")) return LoaderMode::kWorkers;
+  // Any other loader: inline when loading work recorded inside it covers most of it. Rows of a
+  // thread are sorted by start with parents first, so its descendants follow it.
+  const TimeNs end = h.end_ns[slice];
+  TimeNs covered = 0, covered_until = h.start_ns[slice];
+  for (auto r = static_cast<size_t>(slice) + 1;
+       r < h.size() && h.thread[r] == h.thread[slice] && h.start_ns[r] < end; ++r) {
+    if (h.kind[r] != HostSliceKind::kCpuOp && h.kind[r] != HostSliceKind::kIo) continue;
+    const TimeNs from = std::max(h.start_ns[r], covered_until);
+    const TimeNs to = std::min(h.end_ns[r], end);
+    if (to > from) covered += to - from;
+    covered_until = std::max(covered_until, to);
+  }
+  return 2 * covered >= h.duration(static_cast<size_t>(slice)) && covered > 0
+             ? LoaderMode::kInline
+             : LoaderMode::kWorkers;
+}
+
 bool IsInputSlice(const Trace& trace, RowIndex slice) {
   const HostSliceTable& h = trace.host_slices();
   HostSliceKind kind = h.kind[slice];
   if (kind == HostSliceKind::kDataLoader || kind == HostSliceKind::kIo) return true;
+  std::string_view name = trace.str(h.name[slice]);
+  // PyTorch's own name, whatever category the profiler version filed it under (none at all in
+  // the autograd profiler's export).
+  if (name.starts_with("enumerate(DataLoader)")) return true;
   if (kind != HostSliceKind::kUserAnnotation && kind != HostSliceKind::kCpuOp &&
       kind != HostSliceKind::kPythonFunction)
     return false;
-  std::string_view name = trace.str(h.name[slice]);
-  if (name.starts_with("enumerate(DataLoader)")) return true;
   if (kind == HostSliceKind::kPythonFunction)
     return ContainsNoCase(name, "torch/utils/data/dataloader.py");
   for (std::string_view word :
        {"dataloader", "data_load", "dataload", "load_batch", "wait_for_batch", "next_batch",
         "get_batch", "fetch_batch", "batch_to_gpu", "input_pipeline"})
+    if (ContainsNoCase(name, word)) return true;
+  return false;
+}
+
+bool IsCollectiveSlice(const Trace& trace, RowIndex slice) {
+  const HostSliceTable& h = trace.host_slices();
+  if (h.collective[slice] != kNoRow) return true;
+  const std::string_view name = trace.str(h.name[slice]);
+  return StartsWithAny(name, {"nccl:", "gloo:", "mpi:", "ucc:", "record_param_comms",
+                              "c10d::allreduce", "c10d::allgather", "c10d::reduce_scatter",
+                              "c10d::broadcast", "c10d::alltoall", "c10d::barrier"});
+}
+
+bool IsPreprocessingName(std::string_view name) {
+  for (std::string_view word : {"transform", "preprocess", "tokeniz", "collate", "decode",
+                                "augment", "normalize", "resize", "image_processing"})
     if (ContainsNoCase(name, word)) return true;
   return false;
 }

@@ -111,7 +111,7 @@ ReplayGraph BuildReplayGraph(const Trace& trace, const DeviceTimeline& timeline,
   TimeNs sync_cost = -1, input_cost = -1;
   for (size_t i = 0; i < h.size(); ++i) {
     const auto r = static_cast<RowIndex>(i);
-    if (IsDataLoaderNext(trace, r))
+    if (IsDataLoaderNext(trace, r) && LoaderModeOf(trace, r) == LoaderMode::kWorkers)
       input_cost = input_cost < 0 ? h.duration(i) : std::min(input_cost, h.duration(i));
     if (h.kind[i] != HostSliceKind::kCpuOp && IsSyncCall(trace.str(h.name[i]), h.kind[i]))
       sync_cost = sync_cost < 0 ? h.duration(i) : std::min(sync_cost, h.duration(i));
@@ -140,18 +140,21 @@ ReplayGraph BuildReplayGraph(const Trace& trace, const DeviceTimeline& timeline,
           e.ops.push_back(o);
         for (int o : e.ops)
           e.blocking |= IsPageableCopy(g, graph.ops[o].row);
-      } else if ((h.kind[r] == HostSliceKind::kRuntime || h.kind[r] == HostSliceKind::kDriver) &&
+      } else if (!timeline.ops.empty() &&
+                 (h.kind[r] == HostSliceKind::kRuntime || h.kind[r] == HostSliceKind::kDriver) &&
                  IsLaunchCall(trace.str(h.name[r]))) {
         // Its work ran after the trace ended (or on another device): it still took a place in
         // the launch queue and its host time.
         e.kind = ReplayHostEvent::Kind::kLaunch;
-      } else if (h.kind[r] != HostSliceKind::kCpuOp &&
+      } else if (!timeline.ops.empty() && h.kind[r] != HostSliceKind::kCpuOp &&
                  IsSyncCall(trace.str(h.name[r]), h.kind[r])) {
+        // (Without device work a launch or a sync is host time like any other.)
         e.kind = ReplayHostEvent::Kind::kSync;
         auto s = sync_stream.find(r);
         e.sync_stream = s == sync_stream.end() ? -1 : s->second;
       } else if (IsDataLoaderNext(trace, r)) {
         e.kind = ReplayHostEvent::Kind::kInput;
+        e.inline_input = LoaderModeOf(trace, r) == LoaderMode::kInline;
       } else {
         continue;
       }
@@ -382,6 +385,8 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
     ThreadState& t = threads[ev.thread];
     settle(t);
     TimeNs gap = t.any ? ev.start - t.last_orig_end : 0;
+    if (!change.host_gap_cut.empty())
+      gap = std::max<TimeNs>(0, gap - change.host_gap_cut[item.index]);
     if (!change.host_gap_scale.empty())
       gap = static_cast<TimeNs>(static_cast<double>(gap) * change.host_gap_scale[item.index]);
     const TimeNs base = t.any ? t.last_end : ev.start;
@@ -457,6 +462,14 @@ ReplayResult Replay(const ReplayGraph& graph, const ReplayChange& change) {
         break;
       }
       case ReplayHostEvent::Kind::kInput: {
+        if (!change.input_duration.empty() && change.input_duration[item.index] >= 0) {
+          end = start + change.input_duration[item.index];
+          break;
+        }
+        if (ev.inline_input) {  // loading on this thread: it takes as long wherever it starts
+          end = start + ev.duration();
+          break;
+        }
         end = start + std::min(ev.duration(), graph.input_cost);
         // An iteration that waited (well beyond the cost of one that did not, jitter included)
         // shows when its batch became ready: the workers make batches at their own pace, so it

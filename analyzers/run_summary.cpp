@@ -10,6 +10,7 @@ RunSummary SummarizeRun(const TraceAnalysis& a) {
   RunSummary r;
   r.source = a.file;
   r.gpu_utilization = a.gpu_utilization;
+  r.host_timeline = a.breakdown.host_timeline;
   if (const DeviceBreakdown* p = a.breakdown.Primary()) {
     for (const StepBreakdown& sb : p->steps) {
       StepSample s;

@@ -43,14 +43,27 @@ std::vector<Marker> PickMarkers(const Trace& trace, const std::vector<RowIndex>&
   return best;
 }
 
-// Extends each step's GPU end over the activity launched inside it (by launch time; GPU ops
-// with no known launch count by their own start), but never past the next step's start: time
-// is counted in one step only. The last step keeps its whole extension.
-void ExtendGpuEnds(const Trace& trace, std::vector<Step>& steps) {
+// The GPU extent of each step: the trace's `gpu_user_annotation` ranges named like the step
+// (Kineto draws ProfilerStep#N over the step's GPU work) when it has them; otherwise the GPU
+// activity launched inside the step's host range (by launch time; GPU ops with no known launch
+// count by their own start). Returns whether annotations were used.
+bool FindGpuExtents(const Trace& trace, std::vector<Step>& steps) {
+  const GpuAnnotationTable& a = trace.gpu_annotations();
+  std::unordered_map<std::string_view, size_t> by_name;
+  for (size_t i = 0; i < steps.size(); ++i)
+    by_name.emplace(steps[i].name, i);
+  bool annotated = false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto it = by_name.find(trace.str(a.name[i]));
+    if (it == by_name.end()) continue;
+    Step& s = steps[it->second];
+    s.gpu_start = std::min(s.gpu_start, a.start_ns[i]);
+    s.gpu_end = std::max(s.gpu_end, a.end_ns[i]);
+    annotated = true;
+  }
+  if (annotated) return true;
   const GpuOpTable& g = trace.gpu_ops();
   const HostSliceTable& h = trace.host_slices();
-  for (Step& s : steps)
-    s.gpu_end = s.cpu_start;
   for (size_t i = 0; i < g.size(); ++i) {
     if (g.kind[i] == GpuOpKind::kSync) continue;
     TimeNs t = g.launch[i] != kNoRow ? h.start_ns[g.launch[i]] : g.start_ns[i];
@@ -58,28 +71,72 @@ void ExtendGpuEnds(const Trace& trace, std::vector<Step>& steps) {
                                [](TimeNs x, const Step& s) { return x < s.cpu_start; });
     if (it == steps.begin()) continue;
     --it;
-    if (t < it->cpu_end) it->gpu_end = std::max(it->gpu_end, g.end_ns[i]);
+    if (t >= it->cpu_end) continue;
+    it->gpu_start = std::min(it->gpu_start, g.start_ns[i]);
+    it->gpu_end = std::max(it->gpu_end, g.end_ns[i]);
   }
-  for (size_t i = 0; i + 1 < steps.size(); ++i) {
-    const TimeNs next = steps[i + 1].cpu_start;
-    steps[i].gpu_end = std::min(steps[i].gpu_end, std::max(next, steps[i].cpu_start));
-    steps[i].cpu_end = std::min(steps[i].cpu_end, std::max(next, steps[i].cpu_start));
+  return false;
+}
+
+// Each step's window: its host range extended to the end of its GPU extent. When the GPU runs
+// behind the host a window overlaps the next step's; the boundary is then where the next step's
+// GPU work begins (within the overlap), so both stay steps and no instant counts twice. The last
+// step keeps its whole extension.
+void SetWindows(std::vector<Step>& steps) {
+  for (size_t i = 0; i + 1 < steps.size(); ++i)
+    steps[i].cpu_end =
+        std::min(steps[i].cpu_end, std::max(steps[i + 1].cpu_start, steps[i].cpu_start));
+  for (size_t i = 0; i < steps.size(); ++i) {
+    Step& s = steps[i];
+    if (i == 0) s.window_start = s.cpu_start;
+    s.window_end = std::max(s.cpu_end, s.has_gpu_extent() ? s.gpu_end : s.cpu_end);
+    if (i + 1 == steps.size()) break;
+    Step& next = steps[i + 1];
+    next.window_start = next.cpu_start;
+    if (s.window_end <= next.cpu_start) continue;  // no overlap
+    TimeNs boundary = next.cpu_start;
+    if (next.has_gpu_extent()) boundary = std::clamp(next.gpu_start, next.cpu_start, s.window_end);
+    boundary = std::max(boundary, s.window_start);
+    s.window_end = boundary;
+    next.window_start = boundary;
   }
 }
 
-// The last step is not like the others when the profiler stopped inside it (it is cut short)
-// or when the host ran ahead of the GPU (its GPU end then includes the drain of work earlier
-// steps queued). Either way it is listed but left out of the statistics.
-void MarkIncomplete(StepsResult& result) {
+// Statistics describe the steady state. Left out (listed, not counted):
+//  - a last step cut short (under half the median: the profiler stopped inside it);
+//  - a last step that ends with the GPU draining work earlier steps queued (the host ran ahead),
+//    or a first step whose GPU work starts late behind work queued before the recording;
+//  - with DataLoader iterations as steps, a first or last iteration over twice the median: the
+//    first holds the workers' start-up, the last runs to the end of the recording (the loop's
+//    end is not marked).
+// How long the device was busy in [from, to) (union of its activity).
+TimeNs DeviceBusy(const Trace& trace, TimeNs from, TimeNs to) {
+  const GpuOpTable& g = trace.gpu_ops();
+  TimeNs busy = 0, covered = from;
+  for (size_t i = 0; i < g.size() && g.start_ns[i] < to; ++i) {
+    if (g.kind[i] == GpuOpKind::kSync || g.end_ns[i] <= covered) continue;
+    const TimeNs a = std::max(g.start_ns[i], covered), b = std::min(g.end_ns[i], to);
+    if (b > a) busy += b - a;
+    covered = std::max(covered, b);
+  }
+  return busy;
+}
+
+void MarkIncomplete(const Trace& trace, StepsResult& result) {
   auto& steps = result.steps;
   if (steps.size() < 2) return;
-  std::vector<double> others;
-  for (size_t i = 0; i + 1 < steps.size(); ++i)
-    others.push_back(static_cast<double>(steps[i].duration()));
-  const double median = Summarize(others).median;
+  auto median_without = [&](size_t skip) {
+    std::vector<double> others;
+    for (size_t i = 0; i < steps.size(); ++i)
+      if (i != skip) others.push_back(static_cast<double>(steps[i].duration()));
+    return Summarize(others).median;
+  };
+  const bool loader = result.source == StepSource::kDataLoader;
   Step& last = steps.back();
-  const double duration = static_cast<double>(last.duration());
-  const double drain = static_cast<double>(last.gpu_end - last.cpu_end);
+  double median = median_without(steps.size() - 1);
+  double duration = static_cast<double>(last.duration());
+  const double drain =
+      last.has_gpu_extent() ? static_cast<double>(last.gpu_end - last.cpu_end) : 0.0;
   if (duration < 0.5 * median) {
     last.complete = false;
     result.warnings.push_back("the last step (" + last.name +
@@ -90,7 +147,49 @@ void MarkIncomplete(StepsResult& result) {
     result.warnings.push_back("the last step (" + last.name +
                               ") ends with the GPU draining work queued by earlier steps (the "
                               "host ran ahead): it is left out of the statistics");
+  } else if (duration > 2 * median && loader) {
+    last.complete = false;
+    result.warnings.push_back("the last step (" + last.name +
+                              ") runs to the end of the recording (nothing marks the end of the "
+                              "loop) and is over twice the median: it is left out of the "
+                              "statistics");
   }
+  if (steps.size() < 3) return;
+  Step& first = steps.front();
+  median = median_without(0);
+  duration = static_cast<double>(first.duration());
+  // Late because the device was still running work queued before the recording (not because
+  // the host was late to launch, waiting for input, say).
+  const TimeNs late = first.has_gpu_extent() ? first.gpu_start - first.cpu_start : 0;
+  const bool queued = late > 0 && 2 * DeviceBusy(trace, first.cpu_start, first.gpu_start) > late;
+  if (duration > 2 * median && static_cast<double>(late) > median && queued) {
+    first.complete = false;
+    result.warnings.push_back("the first step (" + first.name +
+                              ") waits for the GPU to finish work queued before the recording "
+                              "began: it is left out of the statistics");
+  } else if (duration > 2 * median && loader) {
+    first.complete = false;
+    result.warnings.push_back("the first step (" + first.name +
+                              ") is over twice the median: it holds the DataLoader's start-up "
+                              "(workers starting, the first batch) and is left out of the "
+                              "statistics");
+  }
+}
+
+// Whether the thread does any work (a range that is not input) in [from, to): a DataLoader
+// iteration followed by none is the loader's last `__next__`, the one that raised StopIteration.
+bool WorkBetween(const Trace& trace, ThreadIndex thread, TimeNs from, TimeNs to) {
+  const HostSliceTable& h = trace.host_slices();
+  const ThreadTable& threads = trace.threads();
+  const auto begin = h.start_ns.begin() + threads.slice_begin[thread];
+  const auto end = h.start_ns.begin() + threads.slice_end[thread];
+  for (auto it = std::lower_bound(begin, end, from); it != end && *it < to; ++it) {
+    const auto r = static_cast<RowIndex>(it - h.start_ns.begin());
+    if (h.kind[r] == HostSliceKind::kProfilerSpan || h.kind[r] == HostSliceKind::kOverhead)
+      continue;
+    if (!IsInputSlice(trace, r)) return true;
+  }
+  return false;
 }
 
 int64_t StepNumber(std::string_view name) {
@@ -235,6 +334,19 @@ Result<StepsResult> DetectSteps(const Trace& trace, const StepOptions& options) 
       if (IsDataLoaderNext(trace, static_cast<RowIndex>(i)))
         rows.push_back(static_cast<RowIndex>(i));
     markers = PickMarkers(trace, rows);
+    // An iteration after which the loop does nothing is not a step: the loader's last
+    // `__next__` raises StopIteration (at an epoch's end, or the run's). Only when the other
+    // iterations do record work: a trace that records none cannot tell.
+    std::vector<char> works(markers.size(), 0);
+    for (size_t i = 0; i < markers.size(); ++i)
+      works[i] = WorkBetween(trace, h.thread[markers[i].row], markers[i].end,
+                             i + 1 < markers.size() ? markers[i + 1].start : INT64_MAX);
+    if (std::find(works.begin(), works.end(), 1) != works.end()) {
+      size_t kept = 0;
+      for (size_t i = 0; i < markers.size(); ++i)
+        if (works[i]) markers[kept++] = markers[i];
+      markers.resize(kept);
+    }
     if (markers.size() >= 2) {
       result.source = StepSource::kDataLoader;
       auto [lo, hi] = ActivityWindow(trace);
@@ -265,8 +377,9 @@ Result<StepsResult> DetectSteps(const Trace& trace, const StepOptions& options) 
         "is treated as one step");
   }
 
-  ExtendGpuEnds(trace, result.steps);
-  if (result.source != StepSource::kWholeTrace) MarkIncomplete(result);
+  result.gpu_annotations = FindGpuExtents(trace, result.steps);
+  SetWindows(result.steps);
+  if (result.source != StepSource::kWholeTrace) MarkIncomplete(trace, result);
 
   std::vector<double> durations;
   for (const Step& s : result.steps)

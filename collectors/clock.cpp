@@ -120,7 +120,13 @@ int64_t TickClock::ToNs(uint64_t ticks) {
   if (!g_clock_uses_tsc) return static_cast<int64_t>(ticks);
   Segment s{g_cal.seg_ticks, g_cal.seg_ns, g_cal.slope};
   if (ticks < g_cal.seg_ticks && g_segment_count > 0) {
-    // An older record: the segment it falls in (usually the one just before).
+    // An older record: the segment it falls in. Records are converted at the flush after they
+    // were made, which is just after a calibration: nearly all fall in the segment before.
+    const Segment& last = g_segments[g_segment_count - 1];
+    if (ticks >= last.ticks) {
+      const double delta = static_cast<double>(static_cast<int64_t>(ticks - last.ticks));
+      return last.ns + static_cast<int64_t>(delta * last.slope);
+    }
     const Segment* end = g_segments + g_segment_count;
     const Segment* it =
         std::upper_bound(static_cast<const Segment*>(g_segments), end, ticks,

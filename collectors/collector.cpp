@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
@@ -12,15 +13,39 @@
 #include "log.h"
 #include "nvtx_injection.h"
 #include "raw_io.h"
+#include "signal_safe_lock.h"
 
 namespace teye::collector {
 
-thread_local ThreadSlot t_slot;
+constinit thread_local ThreadSlot t_slot;
 std::atomic<Collector*> Collector::active_{nullptr};
 
 namespace {
 
 std::atomic<uint64_t> g_next_epoch{1};
+
+// How long a thread that is not the background thread waits for it to write the end of the
+// trace: at exit a big buffer may take a while on a slow file system; in a signal handler the
+// process is about to end, and waiting longer would stall a job that is being stopped.
+constexpr int kFinishWaitMs = 30000;
+// Record memory kept mapped in ahead of the recording threads (record_store.h).
+constexpr size_t kPopulateAheadBytes = size_t{1} << 20;
+constexpr int kFinishWaitInSignalMs = 5000;
+
+// The output folder resolved once, at start: a job that changes its working directory later
+// still writes where it was asked to.
+Config WithAbsoluteOutputDir(Config config) {
+  if (!config.output_dir.empty() && config.output_dir[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd)) config.output_dir = std::string(cwd) + "/" + config.output_dir;
+  }
+  return config;
+}
+
+void SleepMs(int ms) {
+  timespec t{ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&t, nullptr);
+}
 
 void OnThreadExit(void* p) {
   auto* ts = static_cast<ThreadState*>(p);
@@ -47,6 +72,8 @@ ProcessIdentity ProcessIdentity::Current() {
   ProcessIdentity id;
   id.pid = raw::GetPid();
   id.ppid = static_cast<int>(::getppid());
+  cpu_set_t allowed;
+  if (::sched_getaffinity(0, sizeof allowed, &allowed) == 0) id.cpus = CPU_COUNT(&allowed);
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) == 0) id.host = host;
   if (id.host.empty()) id.host = "localhost";
@@ -68,12 +95,13 @@ ProcessIdentity ProcessIdentity::Current() {
 }
 
 Collector::Collector(Config config, ProcessIdentity identity)
-    : config_(std::move(config)),
+    : config_(WithAbsoluteOutputDir(std::move(config))),
       identity_(std::move(identity)),
       epoch_(g_next_epoch.fetch_add(1)),
       writer_(strings_, config_.output_dir) {
   store_.Configure(static_cast<size_t>(config_.buffer_mb) << 20,
                    static_cast<size_t>(config_.chunk_kb) << 10);
+  store_.SetPopulateRequest([](void* self) { static_cast<Collector*>(self)->Wake(); }, this);
   writer_.Reset(identity_, config_.trace_name);
   thread_key_ok_ = pthread_key_create(&thread_key_, OnThreadExit) == 0;
 }
@@ -104,7 +132,7 @@ void Collector::Start(bool background) {
                        ? window_start_ns_ + static_cast<int64_t>(config_.duration_s * 1e9)
                        : 0;
   {
-    std::lock_guard<std::mutex> lock(facts_mutex_);
+    SignalSafeLock lock(facts_mutex_);
     RankInfo r = ReadRankInfo([](const char* n) { return static_cast<const char*>(getenv(n)); });
     rank_ = r.rank;
     world_size_ = r.world_size;
@@ -151,6 +179,7 @@ void Collector::Wake() {
 }
 
 void Collector::BackgroundLoop() {
+  t_slot.background = true;
   MarkThreadInternal();
   prctl(PR_SET_NAME, "teye-collector", 0, 0, 0);
   const int64_t flush_ns = static_cast<int64_t>(config_.flush_ms) * 1000000;
@@ -158,6 +187,7 @@ void Collector::BackgroundLoop() {
   int64_t now = RealtimeNs();
   int64_t next_flush = now + flush_ns;
   int64_t next_sample = sample_ns ? now + sample_ns : INT64_MAX;
+  store_.PopulateAhead(kPopulateAheadBytes);
   while (!stop_.load()) {
     int64_t wake = next_flush < next_sample ? next_flush : next_sample;
     if (!recording() && now < window_start_ns_ && window_start_ns_ < wake) wake = window_start_ns_;
@@ -171,17 +201,26 @@ void Collector::BackgroundLoop() {
       uint64_t drained;
       raw::Read(event_fd_, &drained, sizeof drained);
     }
-    if (int sig = signal_request_.load()) {
+    store_.PopulateAhead(kPopulateAheadBytes);
+    if (const char* requested = finish_reason_.load(std::memory_order_acquire)) {
       char reason[32];
-      const char* abbrev = sigabbrev_np(sig);
-      if (abbrev)
-        std::snprintf(reason, sizeof reason, "SIG%s", abbrev);
-      else
-        std::snprintf(reason, sizeof reason, "signal %d", sig);
-      Finish(reason);
+      if (const int sig = finish_signal_.load()) {
+        const char* abbrev = sigabbrev_np(sig);
+        if (abbrev)
+          std::snprintf(reason, sizeof reason, "SIG%s", abbrev);
+        else
+          std::snprintf(reason, sizeof reason, "signal %d", sig);
+        requested = reason;
+      }
+      Finish(requested);
       break;
     }
     if (stop_.load()) break;
+    if (const uint64_t asked = flush_requests_.load(std::memory_order_acquire);
+        asked != flushes_done_.load(std::memory_order_relaxed)) {
+      Flush();
+      flushes_done_.store(asked, std::memory_order_release);
+    }
     now = RealtimeNs();
     UpdateWindow(now);
     if (window_end_ns_ && now >= window_end_ns_ && !finished()) {
@@ -212,6 +251,7 @@ void Collector::MarkThreadInternal() {
 
 ThreadState* Collector::AttachSlow() {
   if (t_slot.exiting) return nullptr;
+  InsideCollector inside;  // a handler attaching the same thread meanwhile would leak a state
   ThreadState* ts = store_.AttachThread(static_cast<uint32_t>(raw::GetTid()));
   if (ts) {
     prctl(PR_GET_NAME, ts->name, 0, 0, 0);
@@ -241,7 +281,7 @@ void Collector::DrainLocked() {
   if (!writer_.FlushToFile() && !write_failed_said_) {
     write_failed_said_ = true;
     Log("cannot write the trace under %s (%s); recording continues but is not saved",
-        config_.output_dir.c_str(), std::strerror(errno));
+        config_.output_dir.c_str(), std::strerror(writer_.error()));
   }
 }
 
@@ -257,6 +297,17 @@ void Collector::Flush() {
 }
 
 void Collector::Finish(const char* reason) {
+  if (finished() || raw::GetPid() != identity_.pid) return;  // done, or a vfork child
+  // The asking thread closes what only it may touch (its NVTX stack), unless a signal
+  // interrupted it inside the collector, where that state is half-updated.
+  if (!t_slot.background && !ThreadIsInsideCollector()) {
+    const int n = source_count_.load(std::memory_order_acquire);
+    for (int i = 0; i < n; ++i)
+      sources_[i]->OnFinishRequested();
+  }
+  if (!t_slot.background && background_running_.load(std::memory_order_acquire)) {
+    if (RequestFinish(reason, 0, t_slot.in_signal ? kFinishWaitInSignalMs : kFinishWaitMs)) return;
+  }
   try {
     FinishImpl(reason);
   } catch (...) {
@@ -265,16 +316,32 @@ void Collector::Finish(const char* reason) {
   }
 }
 
+bool Collector::RequestFinish(const char* reason, int sig, int timeout_ms) {
+  const char* expected = nullptr;
+  if (finish_reason_.compare_exchange_strong(expected, reason ? reason : "exit",
+                                             std::memory_order_acq_rel))
+    finish_signal_.store(sig, std::memory_order_release);
+  Wake();
+  WaitFinished(timeout_ms);
+  return true;
+}
+
+bool Collector::WaitFinished(int timeout_ms) const {
+  for (int waited = 0; waited < timeout_ms && !finished(); ++waited) {
+    if (!background_running_.load(std::memory_order_acquire)) break;
+    SleepMs(1);
+  }
+  return finished();
+}
+
 void Collector::FinishImpl(const char* reason) {
   if (raw::GetPid() != identity_.pid) return;  // a vfork child sharing our memory
   const int saved_errno = errno;
   bool expected = false;
   if (!finishing_.compare_exchange_strong(expected, true)) {
     // Someone else is finishing: wait (bounded) so an exiting process does not cut it short.
-    for (int i = 0; i < 5000 && !finished(); ++i) {
-      timespec ms{0, 1000000};
-      nanosleep(&ms, nullptr);
-    }
+    for (int i = 0; i < kFinishWaitInSignalMs && !finished(); ++i)
+      SleepMs(1);
     errno = saved_errno;
     return;
   }
@@ -285,7 +352,7 @@ void Collector::FinishImpl(const char* reason) {
     sources_[i]->OnFlush(true);
   Footer footer;
   {
-    std::lock_guard<std::mutex> lock(facts_mutex_);
+    SignalSafeLock lock(facts_mutex_);
     footer.devices = devices_;
     footer.rank = rank_;
     footer.world_size = world_size_;
@@ -306,41 +373,55 @@ void Collector::FinishImpl(const char* reason) {
     footer.dropped_strings = strings_.dropped();
     footer.buffer_bytes = store_.allocated_bytes();
     if (writer_.Finish(footer, &path)) {
-      std::lock_guard<std::mutex> facts(facts_mutex_);
+      SignalSafeLock facts(facts_mutex_);
       final_path_ = path;
     }
   }
-  finished_.store(true, std::memory_order_release);
-  stop_.store(true);
-  Wake();
+  // Said before `finished` is set: a thread waiting for it may end the process at once.
   if (!path.empty() && config_.announce && !is_forked_child())
     Log("trace written to %s", path.c_str());
   if (footer.dropped_records)
     Log("%llu records were dropped because the %u MiB buffer was full (TEYE_BUFFER_MB)",
         static_cast<unsigned long long>(footer.dropped_records), config_.buffer_mb);
+  finished_.store(true, std::memory_order_release);
+  stop_.store(true);
+  Wake();
   errno = saved_errno;
 }
 
 std::string Collector::final_path() const {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   return final_path_;
 }
 
 bool Collector::FinishFromSignal(int sig, int timeout_ms) {
   if (finished()) return true;
-  if (!background_running_.load(std::memory_order_relaxed)) return false;
-  int expected = 0;
-  signal_request_.compare_exchange_strong(expected, sig);
-  Wake();
-  for (int i = 0; i < timeout_ms && !finished(); ++i) {
-    timespec ms{0, 1000000};
-    nanosleep(&ms, nullptr);
+  if (raw::GetPid() != identity_.pid) return false;
+  if (!background_running_.load(std::memory_order_acquire) || t_slot.background) return false;
+  if (!ThreadIsInsideCollector()) {
+    const int n = source_count_.load(std::memory_order_acquire);
+    for (int i = 0; i < n; ++i)
+      sources_[i]->OnFinishRequested();
   }
+  RequestFinish("signal", sig, timeout_ms);
   return finished();
 }
 
+bool Collector::FlushFromSignal(int timeout_ms) {
+  if (finished() || raw::GetPid() != identity_.pid) return false;
+  if (!background_running_.load(std::memory_order_acquire) || t_slot.background) return false;
+  const uint64_t ticket = flush_requests_.fetch_add(1, std::memory_order_acq_rel) + 1;
+  Wake();
+  for (int waited = 0; waited < timeout_ms; ++waited) {
+    if (flushes_done_.load(std::memory_order_acquire) >= ticket || finished()) return true;
+    if (!background_running_.load(std::memory_order_acquire)) return false;
+    SleepMs(1);
+  }
+  return false;
+}
+
 void Collector::NoteDevice(const DeviceProps& d) {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   for (auto& existing : devices_) {
     if (existing.id == d.id) {
       existing = d;
@@ -351,12 +432,12 @@ void Collector::NoteDevice(const DeviceProps& d) {
 }
 
 std::vector<DeviceProps> Collector::Devices() const {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   return devices_;
 }
 
 void Collector::NoteRank(int rank, int world_size, const char* backend) {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   if (rank_ < 0 && rank >= 0) {
     rank_ = rank;
     if (world_size_ <= 0) world_size_ = world_size;
@@ -365,12 +446,12 @@ void Collector::NoteRank(int rank, int world_size, const char* backend) {
 }
 
 void Collector::SetCuptiStatus(std::string status) {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   cupti_status_ = std::move(status);
 }
 
 void Collector::SetNvmlStatus(std::string status) {
-  std::lock_guard<std::mutex> lock(facts_mutex_);
+  SignalSafeLock lock(facts_mutex_);
   nvml_status_ = std::move(status);
 }
 
@@ -381,20 +462,28 @@ void Collector::AddSource(Source* source) {
   source_count_.store(n + 1, std::memory_order_release);
 }
 
+// The lock order is the one in collector.h. The string table and the record store are
+// lock-free: the child resets the store and keeps every string. Signals stay blocked on the
+// forking thread from the first lock to the last unlock, so that no signal handler runs on a
+// thread holding the collector's locks (the parent and the child restore the mask).
+namespace {
+sigset_t g_mask_before_fork;
+}
+
 void Collector::PrepareFork() {
+  sigset_t all;
+  sigfillset(&all);
+  ::syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &g_mask_before_fork, sizeof(unsigned long));
   writer_mutex_.lock();
   facts_mutex_.lock();
   NvtxLockForFork(true);
-  strings_.LockForFork();
-  store_.LockForFork();
 }
 
 void Collector::ParentAfterFork() {
-  store_.UnlockAfterFork();
-  strings_.UnlockAfterFork();
   NvtxLockForFork(false);
   facts_mutex_.unlock();
   writer_mutex_.unlock();
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &g_mask_before_fork, nullptr, sizeof(unsigned long));
 }
 
 void Collector::ChildAfterFork() {
@@ -421,13 +510,16 @@ void Collector::ChildAfterFork() {
   stats_.Reset();
   writer_.Reset(identity_, config_.trace_name);
   {
-    std::lock_guard<std::mutex> lock(facts_mutex_);
+    SignalSafeLock lock(facts_mutex_);
     cupti_status_ = "off (forked child)";
     nvml_status_ = "off (forked child)";
     final_path_.clear();
   }
   start_ns_ = RealtimeNs();
-  signal_request_.store(0);
+  finish_signal_.store(0);
+  finish_reason_.store(nullptr);
+  flush_requests_.store(0);
+  flushes_done_.store(0);
   const bool was_finished = finished();
   finishing_.store(was_finished);
   const int n = source_count_.load(std::memory_order_acquire);

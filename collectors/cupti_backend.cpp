@@ -18,6 +18,7 @@
 #include "collector.h"
 #include "cupti_api.h"
 #include "cupti_converter.h"
+#include "cupti_counters.h"
 #include "cupti_multiplex.h"
 #include "log.h"
 
@@ -74,6 +75,7 @@ void OwnCallback(CUpti_CallbackDomain domain, CUpti_CallbackId cbid, const void*
 
 void CUPTIAPI OnCallback(void*, CUpti_CallbackDomain domain, CUpti_CallbackId cbid,
                          const void* data) {
+  counters::OnCallback(domain, cbid, data);  // counter mode (TEYE_COUNTERS); a no-op when off
   OwnCallback(domain, cbid, data);
 }
 
@@ -348,6 +350,7 @@ bool CuptiStart(Collector& c, const char* trigger) {
       cupti::EngageSubscriber(subscriber, api.unsubscribe);
       api.enable_callback(1, subscriber, CUPTI_CB_DOMAIN_RESOURCE,
                           CUPTI_CBID_RESOURCE_CONTEXT_DESTROY_STARTING);
+      counters::Start(c, subscriber, where, api.enable_callback);
     } else if (s == CUPTI_ERROR_MULTIPLE_SUBSCRIBERS_NOT_SUPPORTED) {
       Log("another CUPTI client holds CUPTI's subscriber (Nsight, or a profiler in the job): "
           "teye records GPU activity but cannot flush at context teardown");

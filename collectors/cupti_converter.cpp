@@ -13,6 +13,7 @@
 #include "cupti_api.h"
 #include "cupti_multiplex.h"
 #include "log.h"
+#include "signal_safe_lock.h"
 
 namespace teye::collector::cupti {
 
@@ -70,7 +71,7 @@ class ConverterImpl final : public Converter {
 
   void ProcessBuffer(CUcontext context, uint32_t stream_id, uint8_t* buffer,
                      size_t valid_size) override {
-    std::lock_guard<std::mutex> lock(mutex_);
+    SignalSafeLock lock(mutex_);  // the end of the trace may wait for it (signal_safe_lock.h)
     UpdateClock();
     c_.stats().cupti_buffers.fetch_add(1, std::memory_order_relaxed);
     ts_ = c_.Thread();
@@ -429,6 +430,9 @@ class ConverterImpl final : public Converter {
     p.shared_mem_per_sm = static_cast<int>(d.maxSharedMemoryPerMultiprocessor);
     p.l2_cache_size = static_cast<int>(d.l2CacheSize);
     p.memory_bandwidth = d.globalMemoryBandwidth;
+    p.regs_per_sm = static_cast<int>(d.maxRegistersPerMultiprocessor);
+    p.max_blocks_per_sm = static_cast<int>(d.maxBlocksPerMultiprocessor);
+    p.clock_khz = static_cast<int>(d.coreClockRate);
     static_assert(sizeof(d.uuid) == sizeof(p.uuid));
     std::memcpy(p.uuid, &d.uuid, sizeof p.uuid);
     p.has_uuid = true;

@@ -1,6 +1,6 @@
 // The library's entry points: what runs when libteye_collector.so is loaded (LD_PRELOAD, or
 // dlopen by the CUDA driver, NVTX or NCCL), the injection functions those call, the Python shim's
-// C function, and the process-level hooks (exit, fork, signals).
+// C function, and the process-level hooks (exit, fork; signals are in signals.cpp).
 //
 // Loading by several routes never initialises twice: the first copy of the library in a process
 // is the primary and owns the collector; a copy loaded under another path finds the primary and
@@ -24,6 +24,7 @@
 #include "nvtx_injection.h"
 #include "raw_io.h"
 #include "resource_sampler.h"
+#include "signals.h"
 
 #define TEYE_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -65,54 +66,8 @@ void ForkParent() {
   if (Collector* c = Collector::Active()) c->ParentAfterFork();
 }
 void ForkChild() {
+  SignalsAfterForkChild();
   if (Collector* c = Collector::Active()) c->ChildAfterFork();
-}
-
-constexpr int kSignals[] = {SIGTERM, SIGINT};
-struct sigaction g_previous[65];
-
-void OnSignal(int sig, siginfo_t* info, void* context) {
-  const int saved_errno = errno;
-  const struct sigaction& prev = g_previous[sig];
-  const bool job_handles =
-      (prev.sa_flags & SA_SIGINFO) ? prev.sa_sigaction != nullptr : prev.sa_handler != SIG_DFL;
-  if (!job_handles) {
-    // The process is about to die of this signal: finish the trace first (the background thread
-    // writes it; this handler only waits, which is async-signal-safe).
-    if (Collector* c = Collector::Active()) c->FinishFromSignal(sig, 5000);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    sigaction(sig, &dfl, nullptr);
-    sigset_t unblock;
-    sigemptyset(&unblock);
-    sigaddset(&unblock, sig);
-    pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
-    raise(sig);
-    errno = saved_errno;
-    return;
-  }
-  // The job has its own handler: it decides whether the process ends (exit() and _exit() finish
-  // the trace then).
-  errno = saved_errno;
-  if (prev.sa_flags & SA_SIGINFO)
-    prev.sa_sigaction(sig, info, context);
-  else if (prev.sa_handler != SIG_IGN)
-    prev.sa_handler(sig);
-}
-
-void InstallSignalHandlers() {
-  for (int sig : kSignals) {
-    struct sigaction current {};
-    if (sigaction(sig, nullptr, &current) != 0) continue;
-    if (!(current.sa_flags & SA_SIGINFO) && current.sa_handler == SIG_IGN) continue;  // nohup
-    g_previous[sig] = current;
-    struct sigaction mine {};
-    mine.sa_sigaction = OnSignal;
-    mine.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-    sigemptyset(&mine.sa_mask);
-    sigaction(sig, &mine, nullptr);
-  }
 }
 
 // ---- Finding ourselves and a primary copy ------------------------------------------------
@@ -168,7 +123,8 @@ bool LinkedWithCuda() {
 
 // The preloaded library makes itself the NVTX tool, the CUDA injection and the NCCL profiler of
 // the process and its children, unless the user chose others (then NVTX chains to theirs).
-void ClaimInjectionPoints(const std::string& self, bool nccl_plugin) {
+void ClaimInjectionPoints(const std::string& self, bool nccl_plugin,
+                          const std::string& output_dir) {
   const char* nvtx = std::getenv("NVTX_INJECTION64_PATH");
   if (nvtx && *nvtx && std::strcmp(nvtx, self.c_str()) != 0 && !std::getenv("TEYE_NVTX_CHAIN"))
     setenv("TEYE_NVTX_CHAIN", nvtx, 1);
@@ -182,6 +138,13 @@ void ClaimInjectionPoints(const std::string& self, bool nccl_plugin) {
         cuda);
   if (nccl_plugin && !std::getenv("NCCL_PROFILER_PLUGIN"))
     setenv("NCCL_PROFILER_PLUGIN", self.c_str(), 1);
+  // Children (spawned workers, programs it runs) write where this process writes, even when
+  // they start in another directory.
+  if (output_dir.empty() || output_dir[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd))
+      setenv("TEYE_OUTPUT_DIR", (std::string(cwd) + "/" + output_dir).c_str(), 1);
+  }
 }
 
 void Load() {
@@ -201,7 +164,7 @@ void Load() {
     return;
   }
   // Environment changes only from the preloaded copy, which runs before the program's threads.
-  if (preloaded) ClaimInjectionPoints(self, probe.nccl_plugin);
+  if (preloaded) ClaimInjectionPoints(self, probe.nccl_plugin, probe.output_dir);
   char address[32];
   std::snprintf(address, sizeof address, "%p",
                 reinterpret_cast<void*>(&teye_collector_entry_points));
@@ -217,7 +180,7 @@ void Load() {
   AttachResourceSampler(*c);
   c->Start(/*background=*/true);
   pthread_atfork(ForkPrepare, ForkParent, ForkChild);
-  InstallSignalHandlers();
+  InstallSignalHandling();  // only when preloaded (signals.h)
   std::atexit(AtExit);
   const CuptiMode mode = c->config().cupti;
   if (mode == CuptiMode::kEager)
@@ -253,6 +216,8 @@ int RecordRange(const char* category, const char* name, int64_t start_ns, int64_
   if (g_primary) return g_primary->record_range(category, name, start_ns, end_ns);
   Collector* c = Collector::Active();
   if (!c || !c->recording() || !name || end_ns < start_ns || start_ns <= 0) return 0;
+  if (ThreadIsInsideCollector()) return 0;
+  InsideCollector inside;
   ThreadState* ts = c->Thread();
   if (!ts) return 0;
   RangeCategory cat = RangeCategory::kUserAnnotation;

@@ -23,7 +23,10 @@ struct DeviceProps {
   int shared_mem_per_block = 0;
   int shared_mem_per_sm = 0;
   int l2_cache_size = 0;
-  uint64_t memory_bandwidth = 0;  // bytes/s as CUPTI reports it (0 unknown)
+  uint64_t memory_bandwidth = 0;  // KB/s as CUPTI reports it (0 unknown)
+  int regs_per_sm = 0;
+  int max_blocks_per_sm = 0;
+  int clock_khz = 0;  // SM clock
   uint8_t uuid[16] = {};
   bool has_uuid = false;
 };
@@ -34,6 +37,7 @@ struct ProcessIdentity {
   std::string host;
   std::string command;  // command line, space-joined, truncated
   std::string exe;      // short name (comm)
+  int cpus = 0;         // CPUs the process may run on (sched_getaffinity), 0 unknown
   static ProcessIdentity Current();
 };
 

@@ -1,15 +1,20 @@
 // Interposed libc functions (only in the preloaded library): the input pipeline's file and
-// socket reads with their time, bytes, descriptor and path, and _exit(), which forked DataLoader
-// workers leave by without running atexit handlers.
+// socket reads with their time, bytes, descriptor and path; the calls that create, copy and
+// close descriptors (so a read names its file, also through dup() and fcntl(F_DUPFD)); and
+// _exit(), which forked DataLoader workers leave by without running atexit handlers. Signals are
+// interposed in signals.cpp.
 //
-// Each wrapper calls the real function (found with dlsym(RTLD_NEXT), or the raw system call before
-// that is possible), preserves errno, and records only when the collector is recording I/O and the
-// calling thread is not one of the collector's own.
+// Each wrapper calls the real function (resolved with dlsym(RTLD_NEXT) when the library loads, or
+// the raw system call before that), preserves errno, and records only when the collector is
+// recording I/O and the calling thread is not one of the collector's own. The job calls these
+// from signal handlers too (read, open, close and dup are async-signal-safe), so nothing here
+// takes a lock or allocates: see io_record.h and string_table.h.
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -37,32 +42,37 @@ void SetFdPath(int fd, uint32_t id) {
   if (fd >= 0 && fd < kMaxFds) g_fd_paths[fd].store(id, std::memory_order_relaxed);
 }
 
+// A descriptor made from another (dup, fcntl F_DUPFD) names the same file.
+void CopyFdPath(int from, int to) {
+  if (to >= 0 && to != from) SetFdPath(to, FdPath(from));
+}
+
 template <typename Fn>
 Fn Real(std::atomic<Fn>& slot, const char* name) {
   Fn fn = slot.load(std::memory_order_relaxed);
-  if (!fn) {
+  if (!fn) [[unlikely]] {
     fn = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
     slot.store(fn, std::memory_order_relaxed);
   }
   return fn;
 }
 
-// Interns the path of a successful open (relative to dirfd when it is known).
-uint32_t InternPath(Collector* c, int dirfd, const char* path) noexcept try {
+// Interns the path of a successful open (relative to dirfd when it is known). No allocation:
+// the joined path is built on the stack.
+uint32_t InternPath(Collector* c, int dirfd, const char* path) {
   if (!c || !path) return 0;
   const size_t len = strnlen(path, 4096);
   if (path[0] != '/' && dirfd != AT_FDCWD) {
     std::string_view dir = c->strings().Get(FdPath(dirfd));
-    if (!dir.empty()) {
-      std::string joined(dir);
-      joined += '/';
-      joined.append(path, len);
-      return c->strings().Intern(joined);
+    if (!dir.empty() && dir.size() + 1 + len <= 8192) {
+      char joined[8192];
+      std::memcpy(joined, dir.data(), dir.size());
+      joined[dir.size()] = '/';
+      std::memcpy(joined + dir.size() + 1, path, len);
+      return c->strings().Intern(std::string_view(joined, dir.size() + 1 + len));
     }
   }
   return c->strings().Intern(std::string_view(path, len));
-} catch (...) {
-  return 0;
 }
 
 int AfterOpen(IoCall& call, int dirfd, const char* path, int fd) {
@@ -70,12 +80,19 @@ int AfterOpen(IoCall& call, int dirfd, const char* path, int fd) {
   if (fd >= 0) SetFdPath(fd, 0);
   Collector* c = call.c ? call.c : Collector::Active();
   // Paths are kept even outside the recording window, so later reads still name their file.
-  if (fd >= 0 && c) {
+  if (fd >= 0 && c && !ThreadIsInsideCollector()) {
+    InsideCollector inside;
     ThreadState* ts = c->Thread();
     if (ts && !ts->internal) SetFdPath(fd, InternPath(c, dirfd, path));
   }
-  if (call.c)
-    RecordIo(call, IoOp::kOpen, fd, fd, fd >= 0 ? FdPath(fd) : InternPath(call.c, dirfd, path));
+  if (call.c) {
+    uint32_t id = fd >= 0 ? FdPath(fd) : 0;
+    if (fd < 0) {
+      InsideCollector inside;
+      id = InternPath(call.c, dirfd, path);
+    }
+    RecordIo(call, IoOp::kOpen, fd, fd, id);
+  }
   errno = saved_errno;
   return fd;
 }
@@ -96,6 +113,11 @@ using OpenatFn = int (*)(int, const char*, int, ...);
 using FopenFn = FILE* (*)(const char*, const char*);
 using CloseFn = int (*)(int);
 using FcloseFn = int (*)(FILE*);
+using CloseRangeFn = int (*)(unsigned, unsigned, int);
+using DupFn = int (*)(int);
+using Dup2Fn = int (*)(int, int);
+using Dup3Fn = int (*)(int, int, int);
+using FcntlFn = int (*)(int, int, ...);
 using ExitFn = void (*)(int);
 
 std::atomic<ReadFn> r_read;
@@ -110,9 +132,44 @@ std::atomic<OpenatFn> r_openat, r_openat64;
 std::atomic<FopenFn> r_fopen, r_fopen64;
 std::atomic<CloseFn> r_close;
 std::atomic<FcloseFn> r_fclose;
+std::atomic<CloseRangeFn> r_close_range;
+std::atomic<DupFn> r_dup;
+std::atomic<Dup2Fn> r_dup2;
+std::atomic<Dup3Fn> r_dup3;
+std::atomic<FcntlFn> r_fcntl, r_fcntl64;
 std::atomic<ExitFn> r_exit, r_Exit;
 
-ssize_t DoRead(int fd, void* buf, size_t n) {
+// dlsym may allocate and takes the loader's lock: resolve everything before the job runs, so that
+// no interposed call (perhaps from a signal handler) has to.
+__attribute__((constructor(101))) void ResolveRealFunctions() {
+  Real(r_read, "read");
+  Real(r_pread, "pread");
+  Real(r_pread64, "pread64");
+  Real(r_readv, "readv");
+  Real(r_preadv, "preadv");
+  Real(r_preadv64, "preadv64");
+  Real(r_recv, "recv");
+  Real(r_recvfrom, "recvfrom");
+  Real(r_fread, "fread");
+  Real(r_open, "open");
+  Real(r_open64, "open64");
+  Real(r_openat, "openat");
+  Real(r_openat64, "openat64");
+  Real(r_fopen, "fopen");
+  Real(r_fopen64, "fopen64");
+  Real(r_close, "close");
+  Real(r_fclose, "fclose");
+  Real(r_close_range, "close_range");
+  Real(r_dup, "dup");
+  Real(r_dup2, "dup2");
+  Real(r_dup3, "dup3");
+  Real(r_fcntl, "fcntl");
+  Real(r_fcntl64, "fcntl64");
+  Real(r_exit, "_exit");
+  Real(r_Exit, "_Exit");
+}
+
+__attribute__((always_inline)) inline ssize_t DoRead(int fd, void* buf, size_t n) {
   ReadFn fn = Real(r_read, "read");
   IoCall call;
   ssize_t r = fn ? fn(fd, buf, n) : ::syscall(SYS_read, fd, buf, n);
@@ -120,8 +177,8 @@ ssize_t DoRead(int fd, void* buf, size_t n) {
   return r;
 }
 
-ssize_t DoPread(std::atomic<PreadFn>& slot, const char* name, int fd, void* buf, size_t n,
-                off_t off) {
+__attribute__((always_inline)) inline ssize_t DoPread(std::atomic<PreadFn>& slot, const char* name,
+                                                      int fd, void* buf, size_t n, off_t off) {
   PreadFn fn = Real(slot, name);
   IoCall call;
   ssize_t r = fn ? fn(fd, buf, n, off) : ::syscall(SYS_pread64, fd, buf, n, off);
@@ -197,6 +254,13 @@ FILE* DoFopen(std::atomic<FopenFn>& slot, const char* name, const char* path, co
   AfterOpen(call, AT_FDCWD, path, f ? fileno(f) : -1);
   errno = saved_errno;
   return f;
+}
+
+int DoFcntl(std::atomic<FcntlFn>& slot, const char* name, int fd, int cmd, void* arg) {
+  FcntlFn fn = Real(slot, name);
+  const int r = fn ? fn(fd, cmd, arg) : static_cast<int>(::syscall(SYS_fcntl, fd, cmd, arg));
+  if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) CopyFdPath(fd, r);
+  return r;
 }
 
 [[noreturn]] void DoExit(std::atomic<ExitFn>& slot, const char* name, int status) {
@@ -336,6 +400,50 @@ TEYE_EXPORT int fclose(FILE* f) {
     return EOF;
   }
   return fn(f);
+}
+
+TEYE_EXPORT int close_range(unsigned first, unsigned last, int flags) {
+  CloseRangeFn fn = Real(r_close_range, "close_range");
+  const int r = fn ? fn(first, last, flags)
+                   : static_cast<int>(::syscall(SYS_close_range, first, last, flags));
+  if (r == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+    for (unsigned fd = first; fd <= last && fd < static_cast<unsigned>(kMaxFds); ++fd)
+      SetFdPath(static_cast<int>(fd), 0);
+  return r;
+}
+
+TEYE_EXPORT int dup(int fd) {
+  DupFn fn = Real(r_dup, "dup");
+  const int r = fn ? fn(fd) : static_cast<int>(::syscall(SYS_dup, fd));
+  CopyFdPath(fd, r);
+  return r;
+}
+TEYE_EXPORT int dup2(int fd, int to) {
+  Dup2Fn fn = Real(r_dup2, "dup2");
+  const int r = fn ? fn(fd, to) : static_cast<int>(::syscall(SYS_dup2, fd, to));
+  CopyFdPath(fd, r);
+  return r;
+}
+TEYE_EXPORT int dup3(int fd, int to, int flags) {
+  Dup3Fn fn = Real(r_dup3, "dup3");
+  const int r = fn ? fn(fd, to, flags) : static_cast<int>(::syscall(SYS_dup3, fd, to, flags));
+  CopyFdPath(fd, r);
+  return r;
+}
+// The third argument is an int or a pointer, depending on cmd; passed on as glibc does.
+TEYE_EXPORT int fcntl(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  return DoFcntl(r_fcntl, "fcntl", fd, cmd, arg);
+}
+TEYE_EXPORT int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  void* arg = va_arg(ap, void*);
+  va_end(ap);
+  return DoFcntl(r_fcntl64, "fcntl64", fd, cmd, arg);
 }
 
 TEYE_EXPORT void _exit(int status) {

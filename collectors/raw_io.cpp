@@ -34,18 +34,25 @@ bool ReadSmallFile(const char* path, std::string& out, size_t max_bytes) {
   return true;
 }
 
-bool MakeDirs(const std::string& path) {
-  if (path.empty()) return false;
+bool MakeDirs(const std::string& path, int* error) {
+  if (path.empty()) {
+    if (error) *error = ENOENT;
+    return false;
+  }
+  int failed = 0;
   std::string partial;
   partial.reserve(path.size());
   for (size_t i = 0; i <= path.size(); ++i) {
     if (i == path.size() || (path[i] == '/' && i > 0)) {
       partial.assign(path, 0, i);
-      MkDir(partial.c_str(), 0755);  // EEXIST and races with sibling processes are fine
+      // EEXIST and races with sibling processes are fine; the last other failure is the reason.
+      if (MkDir(partial.c_str(), 0755) != 0 && errno != EEXIST) failed = errno;
     }
   }
   struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return true;
+  if (error) *error = failed ? failed : ENOTDIR;
+  return false;
 }
 
 }  // namespace teye::collector::raw

@@ -46,7 +46,8 @@ bool WriteAll(int fd, const char* buf, size_t n);
 // Reads a small file (under /proc, usually) into out, at most max_bytes. False if unreadable.
 bool ReadSmallFile(const char* path, std::string& out, size_t max_bytes = 1 << 16);
 
-// mkdir -p. False when the directory does not exist afterwards.
-bool MakeDirs(const std::string& path);
+// mkdir -p. False when the directory does not exist afterwards; then *error (when given) is the
+// errno of the mkdir that failed (EACCES, EROFS, ...), or ENOTDIR when something else is there.
+bool MakeDirs(const std::string& path, int* error = nullptr);
 
 }  // namespace teye::collector::raw

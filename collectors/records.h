@@ -24,6 +24,8 @@ enum class RecordType : uint8_t {
   kGraph,       // GraphRecord
   kCollective,  // CollectiveRecord: NCCL profiler plugin
   kThreadName,  // ThreadNameRecord
+  // KernelCountersRecord (counter_record.h): counter mode
+  kKernelCounters,
 };
 
 // Header flags.
@@ -109,6 +111,7 @@ enum class CounterId : uint16_t {
   kGpuMemoryUsed,         // bytes (NVML), per device
   kGpuSmClock,            // MHz (NVML), per device
   kGpuMemoryUtilization,  // % of time the memory controller was busy (NVML)
+  kRunQueueWait,          // % of the interval the main thread was runnable but not running
 };
 
 struct CounterRecord {

@@ -55,6 +55,7 @@ class ResourceSampler : public Source {
 
   void OnForkChild() override {
     have_prev_ = false;
+    have_prev_delay_ = false;
     gpus_.clear();  // NVML belongs to the parent
   }
 
@@ -80,6 +81,9 @@ class ResourceSampler : public Source {
         raw::ReadSmallFile("/proc/self/stat", text, 4096) && ParseProcStatCpuTicks(text, ticks);
     const bool have_io =
         raw::ReadSmallFile("/proc/self/io", text, 4096) && ParseProcIo(text, rchar, wchar);
+    uint64_t run_delay_ns = 0;
+    const bool have_delay = raw::ReadSmallFile("/proc/self/schedstat", text, 256) &&
+                            ParseSchedstatRunDelay(text, run_delay_ns);
     if (raw::ReadSmallFile("/proc/self/statm", text, 1024) && ParseStatmResident(text, pages))
       Counter(CounterId::kHostRss, -1, now_ns, static_cast<double>(pages) * page_size_);
     if (have_prev_) {
@@ -94,6 +98,10 @@ class ResourceSampler : public Source {
           Counter(CounterId::kWriteRate, -1, now_ns,
                   static_cast<double>(wchar - prev_wchar_) / seconds);
         }
+        // Runnable but not running: the machine's cores were busy with other work.
+        if (have_delay && have_prev_delay_ && run_delay_ns >= prev_run_delay_ns_)
+          Counter(CounterId::kRunQueueWait, -1, now_ns,
+                  100.0 * static_cast<double>(run_delay_ns - prev_run_delay_ns_) / 1e9 / seconds);
       }
     }
     have_prev_ = true;
@@ -101,6 +109,8 @@ class ResourceSampler : public Source {
     prev_ticks_ = ticks;
     prev_rchar_ = rchar;
     prev_wchar_ = wchar;
+    have_prev_delay_ = have_delay;
+    prev_run_delay_ns_ = run_delay_ns;
   }
 
   bool InitNvml() {
@@ -213,6 +223,8 @@ class ResourceSampler : public Source {
   bool have_prev_ = false;
   int64_t prev_ns_ = 0;
   uint64_t prev_ticks_ = 0, prev_rchar_ = 0, prev_wchar_ = 0;
+  bool have_prev_delay_ = false;
+  uint64_t prev_run_delay_ns_ = 0;
   bool nvml_tried_ = false;
   Nvml nvml_;
   std::vector<GpuSlot> gpus_;
@@ -271,6 +283,13 @@ bool ParseProcIo(std::string_view io, uint64_t& rchar, uint64_t& wchar) {
     pos = eol + 1;
   }
   return have_r && have_w;
+}
+
+bool ParseSchedstatRunDelay(std::string_view schedstat, uint64_t& run_delay_ns) {
+  // "<ns on a CPU> <ns waiting on a run queue> <timeslices>"
+  size_t pos = 0;
+  uint64_t on_cpu;
+  return ParseU64(schedstat, pos, on_cpu) && ParseU64(schedstat, pos, run_delay_ns);
 }
 
 bool ParseStatmResident(std::string_view statm, uint64_t& pages) {

@@ -1,7 +1,8 @@
 // Periodic samples of the resources that tell a CPU-starved input pipeline from a GPU-bound job:
-// the process's CPU utilisation, resident memory and read/write rates (from /proc), and each
-// visible GPU's utilisation, memory in use and SM clock (NVML, loaded with dlopen; without a
-// driver it is skipped with one message). Written as counter events (docs/trace-format.md).
+// the process's CPU utilisation, resident memory, read/write rates and how long its main thread
+// waited for a CPU (from /proc), and each visible GPU's utilisation, memory in use and SM clock
+// (NVML, loaded with dlopen; without a driver it is skipped with one message). Written as counter
+// events (docs/trace-format.md).
 #pragma once
 
 #include <cstdint>
@@ -21,6 +22,8 @@ void AttachResourceSampler(Collector& c);
 bool ParseProcStatCpuTicks(std::string_view stat, uint64_t& ticks);
 // rchar / wchar from /proc/<pid>/io text.
 bool ParseProcIo(std::string_view io, uint64_t& rchar, uint64_t& wchar);
+// Time the thread waited on a run queue (ns) from /proc/<pid>/schedstat text.
+bool ParseSchedstatRunDelay(std::string_view schedstat, uint64_t& run_delay_ns);
 // Resident pages from /proc/<pid>/statm text.
 bool ParseStatmResident(std::string_view statm, uint64_t& pages);
 // CUDA_VISIBLE_DEVICES → entries in CUDA order: an NVML index ("3") or a UUID prefix

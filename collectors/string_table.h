@@ -1,14 +1,18 @@
 // Interned strings shared by every thread of the collector: kernel names, NVTX domains and
 // registered strings, file paths, NCCL names. Bounded: when full, Intern returns 0 (the empty
 // string) and counts the loss instead of growing.
+//
+// Lock-free and allocation-free after construction: the interposed open() interns paths, and a
+// signal handler may call open() while the thread it interrupted is inside Intern or malloc. The
+// bytes, the entries and the index live in regions reserved with mmap (untouched pages cost
+// nothing). Two threads interning the same new string at once may get two ids for it (both
+// valid); the index only saves repeats.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <string_view>
-#include <unordered_map>
-#include <vector>
 
 namespace teye::collector {
 
@@ -19,37 +23,32 @@ class StringTable {
   StringTable(const StringTable&) = delete;
   StringTable& operator=(const StringTable&) = delete;
 
-  // Thread-safe. Id 0 is the empty string; 0 is also returned when the table is full.
+  // Thread-safe and async-signal-safe. Id 0 is the empty string; 0 is also returned when the
+  // table is full.
   uint32_t Intern(std::string_view s);
   // Thread-safe for ids obtained from Intern (the record that carries an id publishes it).
   std::string_view Get(uint32_t id) const;
-  uint32_t size() const { return count_.load(std::memory_order_acquire); }
+  // Ids handed out so far (an upper bound on the number of strings).
+  uint32_t size() const { return next_id_.load(std::memory_order_acquire); }
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
-
-  // fork(): the prepare handler locks, parent and child handlers unlock.
-  void LockForFork() { mutex_.lock(); }
-  void UnlockAfterFork() { mutex_.unlock(); }
 
  private:
   struct Entry {
-    const char* data;
-    uint32_t size;
+    std::atomic<const char*> data{nullptr};  // published last
+    uint32_t size = 0;
   };
-  static constexpr uint32_t kBlockBits = 12;
-  static constexpr uint32_t kBlockSize = 1u << kBlockBits;
-  static constexpr uint32_t kMaxBlocks = 1024;  // 4 M strings
+  static constexpr uint32_t kMaxIds = 1u << 22;      // 4 M strings
+  static constexpr uint32_t kIndexSlots = 1u << 21;  // open addressing, (hash << 32) | id
+  static constexpr uint32_t kMaxProbes = 64;
 
-  char* Store(std::string_view s);
+  uint32_t Find(std::string_view s, uint32_t hash, uint32_t& free_slot) const;
 
-  std::mutex mutex_;
-  std::unordered_map<std::string_view, uint32_t> index_;
-  std::atomic<Entry*> blocks_[kMaxBlocks] = {};
-  std::atomic<uint32_t> count_{1};
-  std::vector<char*> arenas_;
-  char* arena_cursor_ = nullptr;
-  size_t arena_left_ = 0;
-  size_t bytes_ = 0;
+  char* bytes_ = nullptr;                   // max_bytes_, bump-allocated
+  Entry* entries_ = nullptr;                // kMaxIds
+  std::atomic<uint64_t>* index_ = nullptr;  // kIndexSlots
   const size_t max_bytes_;
+  std::atomic<size_t> bytes_used_{0};
+  std::atomic<uint32_t> next_id_{1};
   std::atomic<uint64_t> dropped_{0};
 };
 

@@ -2,7 +2,8 @@
 // document: a header when the first records arrive, events as they are drained, and the top-level
 // objects that are only known at the end (deviceProperties, distributedInfo, teye) as a footer.
 // The file is written under "<name>.partial" and renamed when the footer is on disk, so a file
-// without that suffix is always whole. Field-by-field description: docs/trace-format.md.
+// without that suffix is always whole (trace_file.h). Field-by-field description:
+// docs/trace-format.md.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +16,11 @@
 #include "json_out.h"
 #include "records.h"
 #include "string_table.h"
+#include "trace_file.h"
 
 namespace teye::collector {
+
+struct KernelCountersRecord;
 
 // <rank<R>.>host.pid.pt.trace.json: sorts by rank, unique per process.
 std::string TraceFileName(std::string_view host, int pid, int rank);
@@ -38,6 +42,16 @@ struct Footer {
   int64_t start_ns = 0;
 };
 
+// What the writer wrote, by kind, for the footer (counted here, not on the recording path).
+struct WrittenCounts {
+  uint64_t events = 0;
+  uint64_t io = 0;
+  uint64_t nvtx_ranges = 0;        // NVTX ranges and marks
+  uint64_t annotation_ranges = 0;  // user_annotation ranges (Python shim steps, ProfilerStep#N)
+  uint64_t dataloader_ranges = 0;
+  uint64_t gpu_events = 0;  // kernels, copies, memsets
+};
+
 class TraceWriter {
  public:
   TraceWriter(const StringTable& strings, std::string output_dir);
@@ -57,15 +71,19 @@ class TraceWriter {
   // Names a thread once (`thread_name` metadata).
   void NameThread(uint32_t tid, std::string_view name);
   // Buffer → file, opening it (and writing the header) on first use. False on I/O failure (the
-  // collector then stops writing and says so once).
+  // collector then stops writing and says so once, with error()).
   bool FlushToFile();
+  // errno of the failure that stopped the writer (mkdir, open, write).
+  int error() const { return file_.error(); }
+  // Benchmarks: the trace goes to `fd` (e.g. /dev/null); no file is created.
+  void UseSink(int fd) { file_.UseSink(fd); }
   // Writes the footer, closes, renames to the final name. The final path is returned when a file
   // was written; a process that recorded nothing leaves no file.
   bool Finish(const Footer& footer, std::string* final_path);
 
-  bool has_file() const { return fd_ >= 0; }
-  uint64_t events_written() const { return events_; }
-  const std::string& partial_path() const { return partial_path_; }
+  bool has_file() const { return file_.is_open(); }
+  uint64_t events_written() const { return counts_.events; }
+  const std::string& partial_path() const { return file_.partial_path(); }
 
  private:
   std::string_view Escaped(uint32_t id);
@@ -85,6 +103,7 @@ class TraceWriter {
   void WriteGraph(const GraphRecord& r);
   void WriteCollective(const CollectiveRecord& r);
   void WriteThreadName(const ThreadNameRecord& r);
+  void WriteKernelCounters(const KernelCountersRecord& r);  // counter_writer.cpp
   void DeviceOpArgs(int32_t device, uint64_t context, uint64_t stream, uint64_t correlation,
                     uint64_t external_id);
   void BytesArgs(uint64_t bytes, int64_t start, int64_t end);
@@ -104,11 +123,10 @@ class TraceWriter {
   std::vector<std::string> escaped_;  // by string id
   std::vector<int> sms_by_device_;
   bool nccl_plugin_active_ = false;
-  int fd_ = -1;
+  TraceFile file_;
+  bool header_written_ = false;
   bool failed_ = false;
-  uint64_t events_ = 0;
-  uint64_t io_events_ = 0;  // counted here, not on the hot path
-  std::string partial_path_;
+  WrittenCounts counts_;
   std::unordered_set<uint32_t> named_threads_;
   std::unordered_set<uint64_t> gpu_tracks_;  // device << 32 | stream
   uint64_t last_gpu_track_ = ~uint64_t{0};

@@ -66,10 +66,15 @@ std::string WriteDiffText(const RunDiff& d) {
                    SignedPct(d.step_ms.delta_pct()));
   o += "  A " + Spread(d.step_ms.a, 1, " ms") + "\n";
   o += "  B " + Spread(d.step_ms.b, 1, " ms") + "\n";
-  o += fmt::format("GPU UTIL    {:.1f}% → {:.1f}%  ({})\n", 100 * d.gpu_util.a.median,
-                   100 * d.gpu_util.b.median, SignedPts(100 * d.gpu_util.delta()));
-  o += "  A " + Spread(d.gpu_util.a, 100, "%") + "\n";
-  o += "  B " + Spread(d.gpu_util.b, 100, "%") + "\n\n";
+  if (d.a_host && d.b_host) {
+    o += "GPU UTIL    no GPU activity in either run: steps and shares are of the training "
+         "thread\n\n";
+  } else {
+    o += fmt::format("GPU UTIL    {:.1f}% → {:.1f}%  ({})\n", 100 * d.gpu_util.a.median,
+                     100 * d.gpu_util.b.median, SignedPts(100 * d.gpu_util.delta()));
+    o += "  A " + Spread(d.gpu_util.a, 100, "%") + "\n";
+    o += "  B " + Spread(d.gpu_util.b, 100, "%") + "\n\n";
+  }
 
   if (!d.a_bound.empty() || !d.b_bound.empty())
     o += fmt::format("BOUND       {} → {}\n", d.a_bound.empty() ? "?" : d.a_bound,
@@ -109,7 +114,7 @@ std::string WriteDiffText(const RunDiff& d) {
     }
     o += fmt::format("  {:<9} {:<56} {}\n", ToString(k.kind), ShortKernelName(k.name, 56), what);
   }
-  return o;
+  return TerminalSafe(o, false);
 }
 
 std::string WriteDiffJson(const RunDiff& d) {
@@ -162,7 +167,7 @@ std::string WriteDiffJson(const RunDiff& d) {
 
 std::string WriteDiffMarkdown(const RunDiff& d) {
   std::string o = "### teye diff\n\n";
-  o += fmt::format("`{}` → `{}`\n\n", MarkdownCell(d.a_source), MarkdownCell(d.b_source));
+  o += fmt::format("`{}` → `{}`\n\n", MarkdownCodeCell(d.a_source), MarkdownCodeCell(d.b_source));
   o += "| | A | B | change |\n|---|---:|---:|---:|\n";
   o += fmt::format("| step time (median) | {} ms | {} ms | {} ({}) |\n",
                    FormatMs(d.step_ms.a.median), FormatMs(d.step_ms.b.median),
@@ -190,7 +195,7 @@ std::string WriteDiffMarkdown(const RunDiff& d) {
   if (!d.kernels.empty()) {
     o += "| top kernel | change | A | B |\n|---|---|---:|---:|\n";
     for (const KernelChange& k : d.kernels)
-      o += fmt::format("| `{}` | {} | {} | {} |\n", MarkdownCell(ShortKernelName(k.name, 60)),
+      o += fmt::format("| `{}` | {} | {} | {} |\n", MarkdownCodeCell(ShortKernelName(k.name, 60)),
                        ToString(k.kind),
                        k.a_mean_us > 0 ? fmt::format("{:.1f} µs", k.a_mean_us) : "—",
                        k.b_mean_us > 0 ? fmt::format("{:.1f} µs", k.b_mean_us) : "—");

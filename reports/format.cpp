@@ -1,5 +1,6 @@
 #include "teye/reports/format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -34,6 +35,51 @@ std::string Ellipsize(std::string_view s, size_t max_chars) {
     out.pop_back();
   if (!out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0) == 0xC0) out.pop_back();
   return out + "…";
+}
+
+std::string TerminalSafe(std::string_view s, bool keep_sgr) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0x1B) {  // an escape sequence: dropped whole, so no half of it shows as text
+      if (i + 1 < s.size() && s[i + 1] == '[') {  // CSI: parameters, intermediates, final byte
+        size_t j = i + 2;
+        while (j < s.size() && s[j] >= 0x30 && s[j] <= 0x3F)
+          ++j;
+        const size_t params_end = j;
+        while (j < s.size() && s[j] >= 0x20 && s[j] <= 0x2F)
+          ++j;
+        const bool sgr =
+            j < s.size() && s[j] == 'm' && params_end == j &&
+            s.substr(i + 2, j - i - 2).find_first_not_of("0123456789;") == std::string_view::npos;
+        if (sgr && keep_sgr) out.append(s.substr(i, j + 1 - i));
+        i = std::min(j, s.size() - 1);
+      } else if (i + 1 < s.size() && s[i + 1] == ']') {  // OSC: up to BEL or ESC backslash
+        size_t j = i + 2;
+        while (j < s.size() && s[j] != '\a' &&
+               !(s[j] == 0x1B && j + 1 < s.size() && s[j + 1] == '\\'))
+          ++j;
+        i = j < s.size() && s[j] == 0x1B ? j + 1 : j;
+      } else {
+        ++i;  // a two-byte escape
+      }
+      continue;
+    }
+    if (c == '\t') {
+      out.push_back(' ');
+    } else if (c == '\n') {
+      out.push_back('\n');
+    } else if (c < 0x20 || c == 0x7F) {
+      continue;
+    } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+      ++i;  // a C1 control (U+0080–U+009F): CSI and OSC to some terminals
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
 }
 
 std::string ShortKernelName(std::string_view name, size_t max_chars) {

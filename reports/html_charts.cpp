@@ -119,7 +119,7 @@ void HtmlBreakdownBars(std::string& o, const TraceAnalysis& a) {
   o += "<h2>Where each step goes</h2>\n";
   const DeviceBreakdown* p = a.breakdown.Primary();
   if (!p || p->steps.empty()) {
-    o += "<p class=\"mute\" id=\"breakdown\">No complete steps with GPU activity.</p>\n";
+    o += "<p class=\"mute\" id=\"breakdown\">No complete steps to break down.</p>\n";
     return;
   }
   // Every category's mean share first, then one bar per step.
@@ -130,7 +130,8 @@ void HtmlBreakdownBars(std::string& o, const TraceAnalysis& a) {
     o += fmt::format(
         "<tr><td><span class=\"legend\"><span><i class=\"b{}\"></i>{}</span></span></td><td "
         "class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-        static_cast<int>(s.category), HtmlEscape(DisplayName(s.category)), FormatMs(s.ms_per_step),
+        static_cast<int>(s.category),
+        HtmlEscape(DisplayName(s.category, a.breakdown.host_timeline)), FormatMs(s.ms_per_step),
         Pct(s.share));
   }
   o += "</table>\n";
@@ -167,7 +168,8 @@ void HtmlBreakdownBars(std::string& o, const TraceAnalysis& a) {
       o += fmt::format(
           "<rect class=\"b{}\" x=\"{:.1f}\" y=\"{:.0f}\" width=\"{:.1f}\" height=\"{}\"><title>{}: "
           "{} ms</title></rect>\n",
-          c, x, y, w, bar_h, HtmlEscape(DisplayName(static_cast<TimeCategory>(c))),
+          c, x, y, w, bar_h,
+          HtmlEscape(DisplayName(static_cast<TimeCategory>(c), a.breakdown.host_timeline)),
           FormatMs(static_cast<double>(ns) / kNsPerMs));
       x += w;
     }

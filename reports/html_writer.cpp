@@ -9,6 +9,8 @@
 
 #include "html_charts.h"
 #include "html_escape.h"
+#include "html_resources.h"
+#include "html_roofline.h"
 
 namespace teye {
 namespace {
@@ -48,6 +50,8 @@ svg text{font:11px system-ui,sans-serif;fill:var(--fg)}
 .b9{fill:#eceff1;background:#eceff1}
 td .legend{margin:0}
 .lane{fill:#f6f7f9}.axis{stroke:#c5cad3;stroke-width:1}
+.charts{display:flex;flex-wrap:wrap;gap:8px 18px}figure.res{margin:0;width:360px}
+figure.res figcaption{font-size:12px}
 @media print{body{max-width:none;padding:0}h2{break-after:avoid}section,table,svg{break-inside:avoid}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 )";
@@ -73,19 +77,24 @@ void Headline(std::string& o, const TraceAnalysis& a) {
       "<div class=\"card\"><span>step time (median)</span><b>{} ms</b><span>mean {} · p90 {} · "
       "{} steps</span></div>",
       FormatMs(d.median), FormatMs(d.mean), FormatMs(d.p90), d.count);
-  o += fmt::format(
-      "<div class=\"card\"><span>GPU utilization</span><b>{}</b><span>GPU busy {} (with "
-      "copies)</span></div>",
-      Pct(a.gpu_utilization), Pct(a.gpu_busy));
+  if (a.has_gpu_activity)
+    o += fmt::format(
+        "<div class=\"card\"><span>GPU utilization</span><b>{}</b><span>GPU busy {} (with "
+        "copies)</span></div>",
+        Pct(a.gpu_utilization), Pct(a.gpu_busy));
+  else
+    o += "<div class=\"card\"><span>GPU utilization</span><b>no GPU activity</b><span>the "
+         "diagnosis is of the training thread</span></div>";
   const BreakdownShare* idle_top = nullptr;
   for (const BreakdownShare& s : a.shares)
     if (IsIdleCategory(s.category) && (!idle_top || s.share > idle_top->share)) idle_top = &s;
   if (idle_top && idle_top->share > 0)
     o += fmt::format(
-        "<div class=\"card\"><span>largest GPU-idle reason</span><b>{}</b><span>{} ms per step "
+        "<div class=\"card\"><span>largest {} reason</span><b>{}</b><span>{} ms per step "
         "({})</span></div>",
-        HtmlEscape(DisplayName(idle_top->category)), FormatMs(idle_top->ms_per_step),
-        Pct(idle_top->share));
+        a.breakdown.host_timeline ? "waiting" : "GPU-idle",
+        HtmlEscape(DisplayName(idle_top->category, a.breakdown.host_timeline)),
+        FormatMs(idle_top->ms_per_step), Pct(idle_top->share));
   o += "</div>\n";
   if (a.bound.valid) {
     const BoundVerdict& v = a.bound.run;
@@ -122,8 +131,9 @@ void Recommendations(std::string& o, const TraceAnalysis& a) {
     evidence += "</ul>";
     const std::string saving =
         r.saving_ms > 0
-            ? fmt::format("<b>−{} ms</b><br><span class=\"mute\">{:.1f}% of the step</span>",
-                          FormatMs(r.saving_ms), r.saving_pct)
+            ? fmt::format("<b>−{} ms</b><br><span class=\"mute\">{:.1f}% of the step{}</span>",
+                          FormatMs(r.saving_ms), r.saving_pct,
+                          r.basis == SavingBasis::kAnalytic ? ", analytic" : "")
             : std::string("<span class=\"mute\">no time saving</span>");
     o += fmt::format(
         "<tr><td>{}</td><td><b>{}</b><br>{}</td><td>{}</td><td "
@@ -145,8 +155,11 @@ void IdleGaps(std::string& o, const TraceAnalysis& a) {
   const DeviceBreakdown* p = a.breakdown.Primary();
   if (!p || p->largest_gaps.empty()) return;
   constexpr size_t kShown = 5;
-  o += "<h3>Longest GPU-idle gaps</h3>\n<table id=\"idle-gaps\"><tr><th>step</th><th "
-       "class=\"num\">ms</th><th>reason</th><th>the host was in</th></tr>\n";
+  o += a.breakdown.host_timeline
+           ? "<h3>Longest stretches the training thread did not compute</h3>\n"
+           : "<h3>Longest GPU-idle gaps</h3>\n";
+  o += "<table id=\"idle-gaps\"><tr><th>step</th><th class=\"num\">ms</th><th>reason</th><th>the "
+       "host was in</th></tr>\n";
   for (size_t i = 0; i < p->largest_gaps.size() && i < kShown; ++i) {
     const IdleGap& g = p->largest_gaps[i];
     const std::string step = g.step >= 0 && static_cast<size_t>(g.step) < a.steps.steps.size()
@@ -154,7 +167,8 @@ void IdleGaps(std::string& o, const TraceAnalysis& a) {
                                  : std::string("—");
     o += fmt::format(
         "<tr><td>{}</td><td class=\"num\">{}</td><td>{}</td><td><code>{}</code></td></tr>\n", step,
-        FormatMs(static_cast<double>(g.length()) / kNsPerMs), HtmlEscape(DisplayName(g.reason)),
+        FormatMs(static_cast<double>(g.length()) / kNsPerMs),
+        HtmlEscape(DisplayName(g.reason, a.breakdown.host_timeline)),
         HtmlEscape(Ellipsize(g.evidence, 120)));
   }
   o += "</table>\n";
@@ -256,11 +270,13 @@ void Rank(std::string& o, const TraceAnalysis& a) {
   o += "<p class=\"mute\">" + HtmlEscape(facts) + "</p>\n";
   Headline(o, a);
   Recommendations(o, a);
+  HtmlResources(o, a);
   HtmlTimeline(o, a.timeline);
   HtmlBreakdownBars(o, a);
   IdleGaps(o, a);
   StallsAndMemory(o, a);
   TopKernels(o, a);
+  HtmlMicroArch(o, a);
   ReaderFacts(o, a);
   o += "</section>\n";
 }

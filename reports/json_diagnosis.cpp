@@ -22,6 +22,7 @@ Json BoundJson(const BoundResult& b) {
   j["runner_up"] = ToString(b.run.runner_up);
   j["useful_gpu"] = Share(b.run.useful_gpu);
   j["reason"] = b.run.reason;
+  j["roofline_evidence"] = b.roofline_evidence >= 0 ? Json(Share(b.roofline_evidence)) : Json();
   Json counts = Json::object();
   for (size_t i = 0; i < kBoundClassCount; ++i)
     if (b.step_counts[i])
@@ -43,6 +44,7 @@ Json RecommendationJson(const Recommendation& r) {
   j["saving_ms"] = Round(r.saving_ms, 3);
   j["saving_pct"] = Pct(r.saving_pct);
   j["method"] = r.method;
+  j["saving_basis"] = ToString(r.basis);
   j["confidence"] = ToString(r.confidence);
   j["relieves"] = ToString(r.relieves);
   return j;

@@ -1,9 +1,10 @@
 #include "teye/reports/json_writer.h"
 
-#include "json_diagnosis.h"
-#include "json_numbers.h"
-
 #include "cross_rank_writer.h"
+#include "json_diagnosis.h"
+#include "json_microarch.h"
+#include "json_numbers.h"
+#include "json_resources.h"
 
 namespace teye {
 namespace {
@@ -61,7 +62,8 @@ Json BreakdownJson(const TraceAnalysis& a) {
   Json j;
   const DeviceBreakdown* p = a.breakdown.Primary();
   if (!p || p->steps.empty()) return Json();
-  j["device"] = p->device;
+  j["timeline"] = a.breakdown.host_timeline ? "host" : "gpu";
+  j["device"] = a.breakdown.host_timeline ? Json() : Json(p->device);
   j["step_ms"] = Round(a.mean_step_ms, 3);
   Json cats = Json::array();
   for (const BreakdownShare& s : a.shares) {
@@ -219,8 +221,10 @@ Json RankJson(const TraceAnalysis& a) {
   j["breakdown"] = BreakdownJson(a);
   j["communication"] = CommJson(a);
   AddKernels(a, j);
+  AddMicroArch(a, j);
   j["memcpy"] = MemcpyJson(a);
   j["temporal"] = TemporalJson(a);
+  AddResources(a, j);
   j["notes"] = a.notes;
   return j;
 }

@@ -17,11 +17,12 @@ std::string Pct(double share) {
 
 void Rank(std::string& o, const TraceAnalysis& a) {
   const auto& d = a.steps.duration_ms;
-  o += fmt::format("### teye: `{}`\n\n", MarkdownCell(a.file));
-  o += fmt::format(
-      "**Step {} ms** (median of {} step{}, p90 {} ms) · **GPU utilization {}** (busy {})\n\n",
-      FormatMs(d.median), d.count, d.count == 1 ? "" : "s", FormatMs(d.p90), Pct(a.gpu_utilization),
-      Pct(a.gpu_busy));
+  o += fmt::format("### teye: `{}`\n\n", MarkdownCodeCell(a.file));
+  o += fmt::format("**Step {} ms** (median of {} step{}, p90 {} ms) · ", FormatMs(d.median),
+                   d.count, d.count == 1 ? "" : "s", FormatMs(d.p90));
+  o += a.has_gpu_activity ? fmt::format("**GPU utilization {}** (busy {})\n\n",
+                                        Pct(a.gpu_utilization), Pct(a.gpu_busy))
+                          : std::string("**no GPU activity** (the training thread's timeline)\n\n");
   if (a.bound.valid)
     o += fmt::format("**{}-bound** ({:.0f} points over {}): {}\n\n", ToString(a.bound.run.cls),
                      100 * a.bound.run.margin, ToString(a.bound.run.runner_up),
@@ -32,7 +33,8 @@ void Rank(std::string& o, const TraceAnalysis& a) {
       const Recommendation& r = a.recommendations[i];
       o += fmt::format(
           "| {} | **{}**: {} | {} | {} |\n", i + 1, MarkdownCell(r.title), MarkdownCell(r.action),
-          r.saving_ms > 0 ? fmt::format("{} ms ({:.1f}%)", FormatMs(r.saving_ms), r.saving_pct)
+          r.saving_ms > 0 ? fmt::format("{} ms ({:.1f}%{})", FormatMs(r.saving_ms), r.saving_pct,
+                                        r.basis == SavingBasis::kAnalytic ? ", analytic" : "")
                           : std::string("—"),
           ToString(r.confidence));
     }
@@ -45,8 +47,8 @@ void Rank(std::string& o, const TraceAnalysis& a) {
     o += "| where a step goes | ms per step | share |\n|---|---:|---:|\n";
     for (const BreakdownShare& s : a.shares)
       if (s.share >= kMinShownShare)
-        o += fmt::format("| {} | {} | {} |\n", DisplayName(s.category), FormatMs(s.ms_per_step),
-                         Pct(s.share));
+        o += fmt::format("| {} | {} | {} |\n", DisplayName(s.category, a.breakdown.host_timeline),
+                         FormatMs(s.ms_per_step), Pct(s.share));
     o += "\n";
   }
   if (!a.kernels.top.empty()) {
@@ -55,7 +57,7 @@ void Rank(std::string& o, const TraceAnalysis& a) {
     for (size_t i = 0; i < a.kernels.top.size() && i < kTopKernels; ++i) {
       const KernelStat& k = a.kernels.top[i];
       o += fmt::format(
-          "| `{}` | {} | {} | {} |\n", MarkdownCell(ShortKernelName(k.name, 60)),
+          "| `{}` | {} | {} | {} |\n", MarkdownCodeCell(ShortKernelName(k.name, 60)),
           DisplayName(k.cls), FormatMs(static_cast<double>(k.total_ns) / kNsPerMs),
           Pct(a.kernels.total_ns ? static_cast<double>(k.total_ns) / a.kernels.total_ns : 0));
     }
@@ -74,15 +76,28 @@ void Rank(std::string& o, const TraceAnalysis& a) {
 
 }  // namespace
 
-std::string MarkdownCell(std::string_view text) {
+std::string MarkdownCodeCell(std::string_view text) {
   std::string out;
   for (char c : text) {
     if (c == '|')
       out += "\\|";
     else if (c == '`')
       out += '\'';
-    else if (c == '\n')
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
       out += ' ';
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string MarkdownCell(std::string_view text) {
+  std::string out;
+  for (char c : MarkdownCodeCell(text)) {
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
     else
       out += c;
   }

@@ -52,6 +52,7 @@ Result<RunSummary> ReadReportSummary(std::string_view json_text, const std::stri
     const Json& b = rank["breakdown"];
     if (!b.is_object() || !b.contains("per_step") || !b["per_step"].is_array())
       return Malformed(path, "breakdown.per_step is missing");
+    r.host_timeline = b.contains("timeline") && b["timeline"] == "host";
     for (const Json& e : b["per_step"]) {
       if (!IsNumber(e, "duration_ms") || !IsNumber(e, "gpu_utilization") || !e.contains("ms") ||
           !e["ms"].is_object())

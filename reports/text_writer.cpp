@@ -8,6 +8,8 @@
 #include "teye/reports/format.h"
 
 #include "cross_rank_writer.h"
+#include "text_microarch.h"
+#include "text_resources.h"
 
 namespace teye {
 namespace {
@@ -24,6 +26,7 @@ class Out {
   std::string Dim(std::string_view t) const { return Style("2", t); }
   std::string Color(std::string_view code, std::string_view t) const { return Style(code, t); }
   int width() const { return o_.width; }
+  const TextOptions& options() const { return o_; }
 
  private:
   std::string Style(std::string_view code, std::string_view t) const {
@@ -181,9 +184,10 @@ void Stalls(Out& out, const TraceAnalysis& a) {
              fmt::format("GPU idle {} ({} × {} ms, max {} ms): {}", period, s.occurrences,
                          FormatMs(s.mean_ms), FormatMs(s.max_ms), s.activity));
     if (!s.evidence.empty())
-      out.Line(std::string(kLabelWidth, ' ') +
-               out.Dim(Ellipsize("host was in: " + s.evidence,
-                                 static_cast<size_t>(out.width() - kLabelWidth))));
+      for (const std::string& l :
+           Wrap("host was in: " + s.evidence, static_cast<size_t>(out.width()),
+                std::string(kLabelWidth, ' ')))
+        out.Line(out.Dim(l));
   }
   if (!a.stalls.empty()) out.Line();
   for (const MemoryHeadroom& m : a.memory) {
@@ -210,14 +214,17 @@ void Recommendations(Out& out, const TraceAnalysis& a) {
   }
   out.Line(
       out.Bold("DO THIS FIRST") +
-      out.Dim(fmt::format("  {} recommendation{}, by expected saving per step",
+      out.Dim(fmt::format("  {} recommendation{}, by saving per step (replayed before analytic)",
                           a.recommendations.size(), a.recommendations.size() == 1 ? "" : "s")));
   const size_t width = static_cast<size_t>(out.width());
   for (size_t i = 0; i < a.recommendations.size(); ++i) {
     const Recommendation& r = a.recommendations[i];
+    // An analytic saving is a formula, not a replay of this run: the line says so.
     const std::string saving =
-        r.saving_ms > 0 ? fmt::format("−{} ms/step ({:.1f}%)", FormatMs(r.saving_ms), r.saving_pct)
-                        : std::string("no time saving");
+        r.saving_ms > 0
+            ? fmt::format("−{} ms/step ({:.1f}%{})", FormatMs(r.saving_ms), r.saving_pct,
+                          r.basis == SavingBasis::kAnalytic ? ", analytic" : "")
+            : std::string("no time saving");
     const std::string number = fmt::format("  {}. ", i + 1);
     const std::string title = Ellipsize(r.title, width - number.size() - saving.size() - 4);
     out.Line(number + out.Color("32", saving) + "  " + out.Bold(title));
@@ -238,13 +245,17 @@ void Recommendations(Out& out, const TraceAnalysis& a) {
 void Breakdown(Out& out, const TraceAnalysis& a) {
   const DeviceBreakdown* p = a.breakdown.Primary();
   if (!p || p->steps.empty() || a.shares.empty()) return;
+  const bool host = a.breakdown.host_timeline;
+  const std::string where =
+      host ? std::string("training thread (no GPU activity)") : fmt::format("GPU {}", p->device);
   out.Line(out.Bold("WHERE A STEP GOES") +
-           out.Dim(fmt::format("  GPU {}, mean over {} step{} of {} ms", p->device, p->steps.size(),
+           out.Dim(fmt::format("  {}, mean over {} step{} of {} ms", where, p->steps.size(),
                                p->steps.size() == 1 ? "" : "s", FormatMs(a.mean_step_ms))));
-  const int bar_cells = std::max(10, out.width() - 50);
+  const int bar_cells = std::clamp(out.width() - 50, 10, 60);
   for (const BreakdownShare& s : a.shares) {
+    if (host && !OnHostTimeline(s.category)) continue;
     std::string bar = Bar(s.share, bar_cells);
-    out.Line(fmt::format("  {:<26}{:>10} ms{:>8}  ", DisplayName(s.category),
+    out.Line(fmt::format("  {:<26}{:>10} ms{:>8}  ", DisplayName(s.category, host),
                          FormatMs(s.ms_per_step), Pct(s.share)) +
              out.Color(CategoryColor(s.category), bar));
   }
@@ -257,10 +268,10 @@ void Breakdown(Out& out, const TraceAnalysis& a) {
     const auto& who = p->contributors[static_cast<size_t>(top_idle->category)];
     if (!who.empty()) {
       const double per_step = static_cast<double>(who[0].ns) / kNsPerMs / p->steps.size();
-      out.Line(out.Dim(
-          Ellipsize(fmt::format("  {} mostly in: {} ({} ms per step)",
-                                DisplayName(top_idle->category), who[0].name, FormatMs(per_step)),
-                    static_cast<size_t>(out.width()))));
+      out.Line(out.Dim(Ellipsize(
+          fmt::format("  {} mostly in: {} ({} ms per step)", DisplayName(top_idle->category, host),
+                      who[0].name, FormatMs(per_step)),
+          static_cast<size_t>(out.width()))));
     }
   }
   out.Line();
@@ -349,9 +360,14 @@ void ReadNotes(Out& out, const TraceAnalysis& a) {
     lines.push_back(w);
   for (const std::string& n : a.notes)
     lines.push_back(n);
-  for (size_t i = 0; i < lines.size(); ++i)
-    out.Line(Label(out, i == 0 ? "NOTES" : "") +
-             out.Dim(Ellipsize(lines[i], static_cast<size_t>(out.width() - kLabelWidth))));
+  // Notes explain verdicts: wrapped at the width, never cut.
+  const std::string indent(kLabelWidth, ' ');
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::vector<std::string> wrapped = Wrap(lines[i], static_cast<size_t>(out.width()), indent);
+    for (size_t k = 0; k < wrapped.size(); ++k)
+      out.Line((i == 0 && k == 0 ? Label(out, "NOTES") : indent) +
+               out.Dim(wrapped[k].substr(indent.size())));
+  }
   if (!lines.empty()) out.Line();
 }
 
@@ -360,13 +376,23 @@ void ReadNotes(Out& out, const TraceAnalysis& a) {
 std::string WriteTextReport(const Report& report, const TextOptions& options) {
   Out out(options);
   for (const TraceAnalysis& a : report.ranks) {
+    if (std::string headline = ResourceHeadline(a, options); !headline.empty()) out.Line(headline);
     Header(out, a, report);
     Steps(out, a);
-    if (a.has_gpu_activity) {
+    for (const std::string& line : ResourceSections(a, options, kLabelWidth))
+      out.Line(line);
+    const bool diagnosed = a.has_gpu_activity || a.breakdown.host_timeline;
+    if (!diagnosed)
+      for (const std::string& line : InputSection(a, options, kLabelWidth))
+        out.Line(line);
+    if (diagnosed) {
       Verdict(out, a);
+      for (const std::string& line : InputSection(a, options, kLabelWidth))
+        out.Line(line);
       Breakdown(out, a);
       Stalls(out, a);
       Kernels(out, a);
+      out.str() += MicroArchText(a, out.options());
       Transfers(out, a);
       Temporal(out, a);
       Recommendations(out, a);
@@ -374,7 +400,8 @@ std::string WriteTextReport(const Report& report, const TextOptions& options) {
     ReadNotes(out, a);
   }
   if (report.cross_rank) out.str() += CrossRankText(*report.cross_rank, options);
-  return std::move(out.str());
+  // Kernel and op names come from the trace: nothing in them reaches the terminal as a control.
+  return TerminalSafe(out.str(), options.color);
 }
 
 }  // namespace teye

@@ -6,7 +6,7 @@ namespace teye {
 const std::vector<RuleInfo>& Rules() {
   static const std::vector<RuleInfo> kRules = {
       {"dataloader_workers", "more DataLoader workers, prefetch, persistent workers",
-       rules::DataLoaderWorkers},
+       rules::DataLoaderWorkers, /*needs_gpu=*/false},
       {"pin_memory", "pinned memory for pageable host-to-device copies", rules::PinMemory},
       {"overlap_input_copies", "input copies on a side stream with non_blocking=True",
        rules::OverlapInputCopies},
@@ -18,12 +18,18 @@ const std::vector<RuleInfo>& Rules() {
        rules::ChannelsLast},
       {"gradient_bucketing", "bucket many small all-reduces", rules::GradientBucketing},
       {"overlap_comm", "overlap communication with backward", rules::OverlapCommunication},
+      {"balance_ranks", "exposed communication that may be waiting for slower ranks",
+       rules::BalanceRanks},
       {"cuda_graphs", "CUDA graphs when launch-bound", rules::CudaGraphs},
       {"larger_batch", "a larger batch when the GPU is mostly idle with small kernels",
        rules::LargerBatch},
-      {"move_cpu_work", "CPU work on the launching thread between GPU work", rules::MoveCpuWork},
+      {"move_cpu_work", "CPU work on the launching thread between GPU work", rules::MoveCpuWork,
+       /*needs_gpu=*/false},
       {"memory_pressure", "activation checkpointing, AMP or a smaller micro-batch near OOM",
        rules::MemoryPressure},
+      {"below_roofline", "ops far below their roofline: padding, batching, fusion",
+       rules::BelowRoofline},
+      {"small_grid", "kernels whose grids leave SMs idle on a busy GPU", rules::SmallGrid},
   };
   return kRules;
 }

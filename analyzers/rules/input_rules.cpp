@@ -1,4 +1,8 @@
 // Input pipeline: more DataLoader workers, pinned memory, copies overlapped on a side stream.
+#include <cmath>
+#include <set>
+
+#include "input_pricing.h"
 #include "rule_functions.h"
 #include "rule_helpers.h"
 
@@ -57,17 +61,24 @@ int SyncOfCopy(const RuleContext& c, size_t copy_event) {
 std::vector<Recommendation> DataLoaderWorkers(const RuleContext& c) {
   const double input_ms = c.MsPerStep(TimeCategory::kInput);
   if (c.Share(TimeCategory::kInput) < 0.02) return {};
-  ReplayChange change;
-  change.remove_input_waits = true;
+  const LoaderFixPrice price = PriceLoaderFix(c);
+  const bool loads_inline = price.inline_iterations > 0;
   Recommendation r;
   r.id = "dataloader_workers";
-  r.title = "Feed the GPU faster: more DataLoader workers and prefetching";
+  r.title = loads_inline ? "Load batches in DataLoader workers, not on the training thread"
+                         : "Feed the GPU faster: more DataLoader workers and prefetching";
   r.action =
       "DataLoader(..., num_workers=<CPU cores per GPU>, prefetch_factor=4, persistent_workers=True,"
       " pin_memory=True); if workers are already plentiful, make each sample cheaper (decode once "
       "and cache, move augmentation to the GPU, e.g. NVIDIA DALI)";
-  r.evidence.push_back(fmt::format("the GPU waits {} per step ({} of the step) for the next batch",
-                                   Ms(input_ms), Pct(c.Share(TimeCategory::kInput))));
+  r.evidence.push_back(fmt::format("{} waits {} per step ({} of the step) for the next batch",
+                                   c.host_only ? "the training thread" : "the GPU", Ms(input_ms),
+                                   Pct(c.Share(TimeCategory::kInput))));
+  if (loads_inline)
+    r.evidence.push_back(fmt::format(
+        "{} DataLoader iterations load their batch on the training thread ({}, {} per step): "
+        "reading, decoding and collating run inside the step (num_workers=0)",
+        price.inline_iterations, price.inline_loader, Ms(price.inline_ms_per_step)));
   if (std::string who = TopContributors(c, TimeCategory::kInput); !who.empty())
     r.evidence.push_back("the host was in " + who);
   for (const StallPattern& p : c.stalls) {
@@ -80,12 +91,20 @@ std::vector<Recommendation> DataLoaderWorkers(const RuleContext& c) {
             : fmt::format("the wait recurs every {} ({} each)", Ms(p.period_ms), Ms(p.mean_ms)));
     break;
   }
-  r.saving_ms = c.SavingMs(change);
-  r.method =
-      "replayed the steps with every DataLoader wait cut to the cost of an iteration that "
-      "did not wait";
+  r.saving_ms = c.SavingMs(price.change);
+  if (loads_inline && r.saving_ms > 0) {
+    // Workers keep up when together they load a batch within the faster step.
+    const double step_after = std::max(0.001, c.mean_step_ms - r.saving_ms);
+    r.evidence.push_back(fmt::format(
+        "at the replayed step of {}, {} or more workers keep up with the {} of loading a step "
+        "needs",
+        Ms(step_after), static_cast<int>(std::ceil(price.inline_ms_per_step / step_after)),
+        Ms(price.inline_ms_per_step)));
+  }
+  r.method = price.method;
   r.confidence = Confidence::kHigh;
   r.relieves = BoundClass::kInput;
+  FollowInputCause(c, r);
   if (!WorthReporting(r.saving_ms, c.mean_step_ms)) return {};
   return {c.Finish(std::move(r))};
 }
@@ -159,10 +178,15 @@ std::vector<Recommendation> OverlapInputCopies(const RuleContext& c) {
   ReplayChange change;
   change.side_stream.assign(c.graph.ops.size(), 0);
   change.async_copy.assign(c.graph.host.size(), 0);
+  // Only copies that share a stream with kernels: on a stream of their own they overlap already.
+  std::set<int> kernel_streams;
+  for (const ReplayOp& op : c.graph.ops)
+    if (op.kind == GpuOpKind::kKernel) kernel_streams.insert(op.stream);
   int moved = 0;
   for (size_t i = 0; i < c.graph.ops.size(); ++i) {
     const ReplayOp& op = c.graph.ops[i];
     if (op.kind != GpuOpKind::kMemcpy || g.copy_kind[op.row] != CopyKind::kHtoD) continue;
+    if (!kernel_streams.count(op.stream)) continue;
     if (g.src_memory[op.row] == MemoryKind::kPageable) continue;  // pin_memory first
     change.side_stream[i] = 1;
     if (op.launch >= 0) change.async_copy[static_cast<size_t>(op.launch)] = 1;

@@ -95,6 +95,7 @@ std::vector<Recommendation> LargerBatch(const RuleContext& c) {
   else
     r.evidence.push_back("the trace has no memory events: check the headroom before doubling");
   r.saving_ms = host_ms / 2;
+  r.basis = SavingBasis::kAnalytic;
   r.method = fmt::format(
       "analytic, not replayed: per-step host time ({} of launch, sync and other CPU idle) is "
       "paid once per step whatever the batch, so doubling the batch halves it per sample; "

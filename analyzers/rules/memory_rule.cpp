@@ -22,6 +22,7 @@ std::vector<Recommendation> MemoryPressure(const RuleContext& c) {
                                      m.peak_allocated / 1e9, m.total / 1e9, Pct(m.peak_fraction),
                                      Pct(m.reserved_fraction)));
     r.saving_ms = 0;
+    r.basis = SavingBasis::kNone;
     r.method =
         "none: this removes the risk of running out of memory, it does not speed up the "
         "step (checkpointing costs about one extra forward pass)";

@@ -1,7 +1,7 @@
 """teye's auto-instrumentation for Python jobs (put on PYTHONPATH by `teye record`).
 
-Marks each DataLoader ``__next__`` and each optimizer step as a range in the trace that
-libteye_collector.so writes, without changes to the user's code. It:
+Marks each DataLoader ``__next__``, each optimizer step and each training step as a range in
+the trace that libteye_collector.so writes, without changes to the user's code. It:
 
 * does nothing unless the collector library is loaded in this process;
 * never imports torch itself: it waits for the job to import ``torch.utils.data.dataloader`` and
@@ -12,6 +12,14 @@ Ranges are sent to the collector with ``teye_record_range(category, name, start_
 (``time.time_ns()`` is CLOCK_REALTIME, the collector's clock). Names follow the PyTorch profiler:
 ``enumerate(DataLoader)#_MultiProcessingDataLoaderIter.__next__`` and
 ``Optimizer.step#SGD.step``. Set TEYE_PYTHON_SHIM=0 to disable.
+
+Training steps are written as ``ProfilerStep#N`` ranges (N from 0), as the PyTorch profiler
+writes them when ``prof.step()`` is called once per iteration, so that HTA, Perfetto users and
+teye find the same steps. A step starts when a DataLoader iteration starts with no step open and
+ends when an optimizer step ends; in a process that has not run an optimizer step (inference, or
+before the first step), the next DataLoader iteration ends it instead. An iteration that only
+ends the epoch (StopIteration) does not start a step. Without a DataLoader (synthetic data),
+steps run from one optimizer step's end to the next one's.
 """
 
 import os
@@ -68,11 +76,52 @@ _record = None
 _time_ns = None
 
 
-def _range(category, name, start_ns):
+def _range(category, name, start_ns, end_ns=None):
     try:
-        _record(category, name.encode("utf-8", "replace"), start_ns, _time_ns())
+        _record(category, name.encode("utf-8", "replace"), start_ns,
+                _time_ns() if end_ns is None else end_ns)
     except Exception:  # the job must never see the shim fail
         pass
+
+
+class _Steps(object):
+    """ProfilerStep#N ranges from DataLoader iterations and optimizer steps (see the top)."""
+
+    def __init__(self):
+        self.number = 0
+        self.start = None          # start of the open step, or None
+        self.opened_by = None      # the iteration call that opened it
+        self.last_end = None       # end of the last step written
+        self.optimizer_seen = False
+        self.optimizer_depth = 0   # a subclass's step calling its base's is one step
+
+    def _emit(self, end_ns):
+        _range(b"user_annotation", "ProfilerStep#%d" % self.number, self.start, end_ns)
+        self.number += 1
+        self.last_end = end_ns
+        self.start = None
+        self.opened_by = None
+
+    def iteration_started(self, start_ns, call):
+        if self.start is not None and not self.optimizer_seen:
+            self._emit(start_ns)
+        if self.start is None:
+            self.start = start_ns
+            self.opened_by = call
+
+    def iteration_ended_epoch(self, call):
+        if self.opened_by is call:  # no batch came: no step
+            self.start = None
+            self.opened_by = None
+
+    def optimizer_step_ended(self, start_ns, end_ns):
+        if self.start is None:
+            self.start = self.last_end if self.optimizer_seen and self.last_end else start_ns
+        self.optimizer_seen = True
+        self._emit(end_ns)
+
+
+_steps = _Steps()
 
 
 def _patch_dataloader(module):
@@ -83,8 +132,19 @@ def _patch_dataloader(module):
 
     def __next__(self):
         start = _time_ns()
+        call = object()
+        try:
+            _steps.iteration_started(start, call)
+        except Exception:
+            pass
         try:
             return original(self)
+        except StopIteration:
+            try:
+                _steps.iteration_ended_epoch(call)
+            except Exception:
+                pass
+            raise
         finally:
             name = getattr(self, "_profile_name", None) or (
                 "enumerate(DataLoader)#%s.__next__" % type(self).__name__)
@@ -109,10 +169,18 @@ def _patch_optimizer(module):
 
         def wrapped(*args, **kwargs):
             start = _time_ns()
+            _steps.optimizer_depth += 1
             try:
                 return step(*args, **kwargs)
             finally:
-                _range(b"user_annotation", name, start)
+                end = _time_ns()
+                _range(b"user_annotation", name, start, end)
+                _steps.optimizer_depth -= 1
+                if _steps.optimizer_depth == 0:
+                    try:
+                        _steps.optimizer_step_ended(start, end)
+                    except Exception:
+                        pass
 
         for attr in ("__name__", "__qualname__", "__doc__", "__dict__"):
             try:

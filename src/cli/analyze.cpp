@@ -8,6 +8,7 @@
 
 #include "teye/analyzers/analysis.h"
 #include "teye/analyzers/cross_rank.h"
+#include "teye/import/job_layout.h"
 #include "teye/import/read_trace.h"
 #include "teye/reports/html_writer.h"
 #include "teye/reports/json_writer.h"
@@ -29,6 +30,7 @@ struct AnalyzeOptions {
   std::string output;  // empty: stdout
   std::string step_regex;
   std::string kernel_classes;
+  std::string device_peaks;
   std::string time_unit = "auto";
   std::string color = "auto";
   unsigned threads = 0;
@@ -74,6 +76,16 @@ int RunAnalyze(const AnalyzeOptions& o) {
       return kExitBadInput;
     }
   }
+  // The user's device lines are tried before the built-in table's.
+  DevicePeakTable peaks;
+  if (!o.device_peaks.empty()) {
+    auto user = DevicePeakTable::ParseFile(o.device_peaks);
+    if (!user.ok()) {
+      std::fprintf(stderr, "teye: %s\n", user.error().ToString().c_str());
+      return kExitBadInput;
+    }
+    peaks = user.value().Then(DevicePeakTable::Builtin());
+  }
   // The one executor: every rank, its parsers and its rules run on it, --threads caps them all.
   Executor executor(o.threads);
   PhaseTimings timings;
@@ -90,6 +102,7 @@ int RunAnalyze(const AnalyzeOptions& o) {
   analysis.classifier = &classifier;
   analysis.executor = &executor;
   analysis.timings = timed;
+  if (!o.device_peaks.empty()) analysis.device_peaks = &peaks;
 
   RankRunOptions run;
   run.read = read;
@@ -107,7 +120,15 @@ int RunAnalyze(const AnalyzeOptions& o) {
     std::fprintf(stderr, "teye: %s\n", inputs.error().ToString().c_str());
     return kExitBadInput;
   }
-  auto outcomes = AnalyzeRanks(inputs.value(), run);
+  // One file per process (teye record): children fold into their rank, launchers are no rank.
+  const JobLayout layout = PlanJob(inputs.value());
+  for (const std::string& note : layout.notes)
+    std::fprintf(stderr, "teye: %s\n", note.c_str());
+  if (layout.ranks.empty()) {
+    std::fprintf(stderr, "teye: none of the traces is a rank (see the notes above)\n");
+    return kExitBadInput;
+  }
+  auto outcomes = AnalyzeRanks(layout.ranks, run);
   if (!outcomes.ok()) {
     std::fprintf(stderr, "teye: %s\n", outcomes.error().ToString().c_str());
     return kExitBadInput;
@@ -150,6 +171,7 @@ int RunAnalyze(const AnalyzeOptions& o) {
   } else {
     TextOptions t;
     t.color = o.color == "always" || (o.color == "auto" && to_tty && !std::getenv("NO_COLOR"));
+    t.width = TextColumns(to_tty);
     text = WriteTextReport(report, t);
   }
   return WriteOutput(o.output, text);
@@ -173,6 +195,9 @@ VerbRegistration SetupAnalyze(CLI::App& app) {
                   "Regex over annotation names that marks steps when there is no ProfilerStep#N");
   cmd->add_option("--kernel-classes", options->kernel_classes,
                   "File of '<class> <regex>' lines tried before the built-in kernel classes");
+  cmd->add_option("--device-peaks", options->device_peaks,
+                  "File of GPU peak rates (data/device_peaks.csv's format) tried before the "
+                  "built-in table");
   cmd->add_option("--time-unit", options->time_unit,
                   "Unit of ts/dur: auto (µs unless the file says ns and has no fractions), us, ns")
       ->check(CLI::IsMember({"auto", "us", "ns"}));

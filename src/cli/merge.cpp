@@ -49,6 +49,7 @@ int RunMerge(const MergeOptions& o) {
   } else {
     TextOptions t;
     t.color = o.color == "always" || (o.color == "auto" && to_tty && !std::getenv("NO_COLOR"));
+    t.width = TextColumns(to_tty);
     text = WriteTextReport(report, t);
   }
   return WriteOutput(o.output, text);

@@ -1,7 +1,11 @@
 #include "output.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "verbs.h"
 
@@ -19,6 +23,17 @@ int WriteOutput(const std::string& path, const std::string& text) {
     return kExitBadInput;
   }
   return kExitOk;
+}
+
+int TextColumns(bool to_tty) {
+  constexpr int kDefault = 100, kNarrowest = 60, kWidest = 1000;
+  int columns = 0;
+  winsize size{};
+  if (to_tty && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0) columns = size.ws_col;
+  if (columns <= 0)
+    if (const char* env = std::getenv("COLUMNS")) columns = std::atoi(env);
+  if (columns <= 0) columns = kDefault;
+  return std::clamp(columns, kNarrowest, kWidest);
 }
 
 }  // namespace teye::cli

@@ -78,7 +78,7 @@ int64_t EstimateRankMemory(const std::string& path) {
   return static_cast<int64_t>(bytes) + kMemoryPerRank;
 }
 
-Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& paths,
+Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<RankFiles>& paths,
                                               const RankRunOptions& options) {
   if (!options.read.executor) {
     Executor executor(options.read.threads);
@@ -100,14 +100,23 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
   // so however many ranks run at once, no more than executor.threads() threads work.
   auto analyze_rank = [&](size_t i, int64_t cost) {
     Result<std::vector<RankOutcome>> outcome = [&]() -> Result<std::vector<RankOutcome>> {
-      auto traces = ReadTraceFileRanks(paths[i], options.read);
+      // A collector job's rank is its files folded into one trace; any other file may hold
+      // several ranks (an Nsight Systems export of a job).
+      Result<TraceSet> traces = [&]() -> Result<TraceSet> {
+        if (paths[i].folded.empty()) return ReadTraceFileRanks(paths[i].main, options.read);
+        auto one = ReadRankFiles(paths[i].main, paths[i].folded, options.read);
+        if (!one.ok()) return one.error();
+        TraceSet set;
+        set.push_back(std::move(one.value()));
+        return set;
+      }();
       if (!traces.ok()) return traces.error();
       std::vector<RankOutcome> ranks;
       for (Trace& trace : traces.value()) {
         auto analysis = AnalyzeTrace(trace, options.analysis);
         if (!analysis.ok()) {
           Error e = analysis.error();
-          if (e.file.empty()) e.file = paths[i];
+          if (e.file.empty()) e.file = paths[i].main;
           return e;
         }
         ScopedPhase summary(options.analysis.timings, "rank summary");
@@ -132,7 +141,9 @@ Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& pa
   if (paths.size() > 1) ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
   TaskGroup ranks(&executor);
   for (size_t i = 0; i < paths.size(); ++i) {
-    const int64_t cost = EstimateRankMemory(paths[i]);
+    int64_t cost = EstimateRankMemory(paths[i].main);
+    for (const FoldedFile& f : paths[i].folded)
+      cost += EstimateRankMemory(f.path) - kMemoryPerRank;
     // Admit a rank when a thread could take it and it fits in the budget (a rank bigger than
     // the budget runs alone); meanwhile this thread analyses admitted ranks itself.
     ranks.WaitUntil([&] {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "teye/analyzers/analysis.h"
+#include "teye/import/job_layout.h"
 #include "teye/import/read_trace.h"
 #include "teye/model/rank_summary.h"
 
@@ -29,8 +30,9 @@ struct RankRunOptions {
 // inflated size its trailer records.
 int64_t EstimateRankMemory(const std::string& path);
 
-// Outcomes in input order, or the first error (by input order).
-Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<std::string>& paths,
+// Outcomes in input order, or the first error (by input order). A rank's folded files are read
+// into its Trace (ReadRankFiles).
+Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<RankFiles>& ranks,
                                               const RankRunOptions& options);
 
 // "512M", "2G", "1500000" → bytes; -1 when malformed.

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <string>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -148,11 +149,101 @@ void SetUpEnvironment(const RecordOptions& o, const std::string& lib, const std:
   }
 }
 
+// How long `teye record` waits, after the command ended, for processes it started that are still
+// running (spawned DataLoader workers, multiprocessing's resource tracker, daemons).
+constexpr int kDescendantWaitS = 10;
+
 struct TraceFile {
   std::string name;
   long long bytes;
   bool partial;
+  bool running;  // partial, and its process is still alive: being written
 };
+
+// The pid in "[rank<R>.]<host>.<pid>[.<n>].pt.trace.json[.partial]", or 0.
+int PidOfTraceName(std::string name) {
+  if (name.size() > 8 && name.compare(name.size() - 8, 8, ".partial") == 0)
+    name.resize(name.size() - 8);
+  const std::string suffix = ".pt.trace.json";
+  if (name.size() <= suffix.size()) return 0;
+  name.resize(name.size() - suffix.size());
+  // The pid is the last dotted field, or the one before a numbered name's ".<n>".
+  std::vector<std::string> fields;
+  size_t start = 0;
+  for (size_t dot; (dot = name.find('.', start)) != std::string::npos; start = dot + 1)
+    fields.push_back(name.substr(start, dot - start));
+  fields.push_back(name.substr(start));
+  auto number = [](const std::string& f) {
+    return !f.empty() && f.size() < 10 &&
+           std::all_of(f.begin(), f.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (fields.size() < 2 || !number(fields.back())) return 0;
+  // host.pid.n: two numbers at the end, and the host before them.
+  if (fields.size() >= 3 && number(fields[fields.size() - 2]))
+    return std::atoi(fields[fields.size() - 2].c_str());
+  return std::atoi(fields.back().c_str());
+}
+
+bool Alive(int pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+// "12.3 MB", "45 kB", "310 bytes": a size that is never shown as 0.0.
+std::string FormatSize(long long bytes) {
+  char buf[32];
+  if (bytes >= 100'000)
+    std::snprintf(buf, sizeof buf, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  else if (bytes >= 1000)
+    std::snprintf(buf, sizeof buf, "%.0f kB", static_cast<double>(bytes) / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%lld bytes", bytes);
+  return buf;
+}
+
+// Reaps what the command left behind (teye record is their subreaper), for up to `seconds`.
+// Returns how many were still running at the end.
+int WaitForDescendants(int seconds) {
+  const std::time_t deadline = std::time(nullptr) + seconds;
+  bool said = false;
+  for (int round = 0;; ++round) {
+    int status;
+    pid_t pid;
+    while ((pid = ::waitpid(-1, &status, WNOHANG)) > 0) {
+    }
+    if (pid < 0 && errno == ECHILD) return 0;
+    if (std::time(nullptr) >= deadline) break;
+    if (round == 10 && !said) {  // after a second
+      std::fprintf(stderr, "teye: waiting up to %d s for processes the command started to finish\n",
+                   seconds);
+      said = true;
+    }
+    ::usleep(100'000);
+  }
+  int left = 0;
+  if (DIR* d = ::opendir("/proc")) {
+    const int self = static_cast<int>(::getpid());
+    while (dirent* e = ::readdir(d)) {
+      const int pid = std::atoi(e->d_name);
+      if (pid <= 0) continue;
+      std::string stat;
+      if (FILE* f = std::fopen(("/proc/" + std::string(e->d_name) + "/stat").c_str(), "r")) {
+        char buf[512];
+        const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+        std::fclose(f);
+        stat.assign(buf, n);
+      }
+      const size_t paren = stat.rfind(')');
+      if (paren == std::string::npos) continue;
+      int ppid = 0;
+      char state = 0;
+      if (std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) == 2 && ppid == self &&
+          state != 'Z')
+        ++left;
+    }
+    ::closedir(d);
+  }
+  return left;
+}
 
 std::vector<TraceFile> ListTraces(const std::string& dir, std::time_t since) {
   std::vector<TraceFile> files;
@@ -166,7 +257,8 @@ std::vector<TraceFile> ListTraces(const std::string& dir, std::time_t since) {
     if (!whole && !partial) continue;
     struct stat st;
     if (::stat((dir + "/" + name).c_str(), &st) != 0 || st.st_mtime + 1 < since) continue;
-    files.push_back({name, static_cast<long long>(st.st_size), partial});
+    files.push_back({name, static_cast<long long>(st.st_size), partial,
+                     partial && Alive(PidOfTraceName(name))});
   }
   ::closedir(d);
   std::sort(files.begin(), files.end(),
@@ -194,19 +286,22 @@ int RunRecord(const RecordOptions& o) {
   }
   const std::string out_dir = Absolute(o.output.empty() ? DefaultOutputDir() : o.output);
   std::string partial;
+  int mkdir_error = 0;
   for (size_t i = 1; i <= out_dir.size(); ++i) {
     if (i == out_dir.size() || out_dir[i] == '/') {
       partial = out_dir.substr(0, i);
-      ::mkdir(partial.c_str(), 0755);
+      if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) mkdir_error = errno;
     }
   }
   if (!IsDir(out_dir)) {
     std::fprintf(stderr, "teye record: cannot create the output directory %s: %s\n",
-                 out_dir.c_str(), std::strerror(errno));
+                 out_dir.c_str(), std::strerror(mkdir_error ? mkdir_error : ENOTDIR));
     return kExitBadInput;
   }
   const std::time_t started = std::time(nullptr);
   std::fflush(nullptr);
+  // Processes the command leaves behind become ours, so that we can wait for their traces.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
   const pid_t child = ::fork();
   if (child < 0) {
     std::fprintf(stderr, "teye record: fork failed: %s\n", std::strerror(errno));
@@ -240,25 +335,40 @@ int RunRecord(const RecordOptions& o) {
                    : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                          : 1;
 
+  const int still_running = WaitForDescendants(kDescendantWaitS);
+
   const std::vector<TraceFile> traces = ListTraces(out_dir, started);
-  size_t whole = 0;
-  for (const TraceFile& t : traces)
-    whole += !t.partial;
-  std::fprintf(stderr, "teye: %zu trace%s in %s\n", whole, whole == 1 ? "" : "s", out_dir.c_str());
+  size_t whole = 0, partial_files = 0, running = 0;
   for (const TraceFile& t : traces) {
-    std::fprintf(stderr, "  %s  (%.1f MB)%s\n", t.name.c_str(), static_cast<double>(t.bytes) / 1e6,
-                 t.partial ? "  partial: the process ended before writing it out" : "");
+    whole += !t.partial;
+    partial_files += t.partial && !t.running;
+    running += t.running;
   }
+  std::string counts;
+  if (partial_files || running) {
+    counts = " (" + std::to_string(whole) + " whole";
+    if (partial_files) counts += ", " + std::to_string(partial_files) + " partial";
+    if (running) counts += ", " + std::to_string(running) + " still being written";
+    counts += ")";
+  }
+  std::fprintf(stderr, "teye: %zu trace%s in %s%s\n", traces.size(), traces.size() == 1 ? "" : "s",
+               out_dir.c_str(), counts.c_str());
+  for (const TraceFile& t : traces) {
+    const char* note = t.running   ? "  still being written: its process is running"
+                       : t.partial ? "  partial: the process ended before writing it out"
+                                   : "";
+    std::fprintf(stderr, "  %s  (%s)%s\n", t.name.c_str(), FormatSize(t.bytes).c_str(), note);
+  }
+  if (still_running > 0)
+    std::fprintf(stderr,
+                 "teye: %d process%s the command started %s still running after %d s; %s not "
+                 "waited for\n",
+                 still_running, still_running == 1 ? "" : "es", still_running == 1 ? "is" : "are",
+                 kDescendantWaitS, still_running == 1 ? "it was" : "they were");
   if (WIFSIGNALED(status))
     std::fprintf(stderr, "teye: the command was killed by signal %d\n", WTERMSIG(status));
-  if (whole > 0) {
-    for (const TraceFile& t : traces) {
-      if (!t.partial) {
-        std::fprintf(stderr, "teye: next: teye analyze %s/%s\n", out_dir.c_str(), t.name.c_str());
-        break;
-      }
-    }
-  }
+  // The folder: teye analyze folds each rank's worker processes into it (job_layout.h).
+  if (whole > 0) std::fprintf(stderr, "teye: next: teye analyze %s\n", out_dir.c_str());
   return code;
 }
 
@@ -275,10 +385,20 @@ VerbRegistration SetupRecord(CLI::App& app) {
   cmd->add_flag("--no-python-shim", options->no_python,
                 "Do not mark DataLoader and optimizer steps in Python jobs");
   cmd->add_flag("--no-nccl-plugin", options->no_nccl, "Do not load teye as NCCL's profiler plugin");
+  const CLI::Validator seconds(
+      [](const std::string& text) -> std::string {
+        try {
+          size_t used = 0;
+          const double v = std::stod(text, &used);
+          if (used == text.size() && v >= 0 && v < 1e9) return {};
+        } catch (...) {
+        }
+        return "expected a number of seconds >= 0, got '" + text + "'";
+      },
+      "SECONDS>=0");
   cmd->add_option("--duration", options->duration_s, "Stop recording after S seconds")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--delay", options->delay_s, "Start recording after S seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(seconds);
+  cmd->add_option("--delay", options->delay_s, "Start recording after S seconds")->check(seconds);
   cmd->add_option("--sample-ms", options->sample_ms,
                   "Resource sampling period in ms (0: no CPU/GPU samples)")
       ->check(CLI::Range(0, 3600000));

@@ -88,6 +88,15 @@ void HandleTopLevel(std::string_view key, std::string_view value, TraceBuilder& 
       dev.num_sms = static_cast<int>(JsonInt(d, "numSms", 0));
       dev.max_threads_per_sm = static_cast<int>(JsonInt(d, "maxThreadsPerMultiprocessor", 0));
       dev.warp_size = static_cast<int>(JsonInt(d, "warpSize", 0));
+      dev.max_threads_per_block = static_cast<int>(JsonInt(d, "maxThreadsPerBlock", 0));
+      dev.regs_per_block = static_cast<int>(JsonInt(d, "regsPerBlock", 0));
+      dev.regs_per_sm = static_cast<int>(JsonInt(d, "regsPerMultiprocessor", 0));
+      dev.shared_mem_per_block = static_cast<int>(JsonInt(d, "sharedMemPerBlock", 0));
+      dev.shared_mem_per_block_optin = static_cast<int>(JsonInt(d, "sharedMemPerBlockOptin", 0));
+      dev.shared_mem_per_sm = static_cast<int>(JsonInt(d, "sharedMemPerMultiprocessor", 0));
+      dev.max_blocks_per_sm = static_cast<int>(JsonInt(d, "maxBlocksPerMultiprocessor", 0));
+      dev.clock_khz = static_cast<int>(JsonInt(d, "clockRate", 0));
+      dev.memory_gbps = static_cast<double>(JsonInt(d, "memoryBandwidthKBps", 0)) / 1e6;
       builder.AddDevice(std::move(dev));
     }
   } else if (key == "distributedInfo") {
@@ -99,11 +108,25 @@ void HandleTopLevel(std::string_view key, std::string_view value, TraceBuilder& 
     dist.backend = JsonString(*j, "backend");
     dist.nccl_version = JsonString(*j, "nccl_version");
     builder.SetDistributed(std::move(dist));
+  } else if (key == "teye_collector") {  // the collector's first key: also in a cut-off file
+    auto j = ParseSmallJson(value);
+    if (!j || !j->is_string()) return warn("expected a string");
+    info.producer = "teye-collector";
+    info.teye_version = j->get<std::string>();
   } else if (key == "teye") {
     auto j = ParseSmallJson(value);
     if (!j || !j->is_object()) return warn("expected an object");
     info.producer = "teye-collector";
     info.teye_version = JsonString(*j, "version");
+    info.host_cpus = static_cast<int>(std::max<int64_t>(0, JsonInt(*j, "cpus", 0)));
+    ProcessInfo process;
+    process.pid = JsonInt(*j, "pid", 0);
+    process.parent_pid = JsonInt(*j, "ppid", 0);
+    process.forked = JsonInt(*j, "forked_from", 0) != 0;
+    process.command = JsonString(*j, "command");
+    process.end_reason = JsonString(*j, "end_reason");
+    process.file = info.path;
+    if (process.pid > 0) info.processes = {std::move(process)};
     int rank = static_cast<int>(JsonInt(*j, "rank", -1));
     if (rank >= 0) {
       DistributedInfo dist;
@@ -127,8 +150,8 @@ std::string Describe(std::string_view s, size_t pos) {
 
 }  // namespace
 
-Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
-                             const ReadOptions& options) {
+std::optional<Error> ParseChromeJson(const InputBuffer& input, const std::string& name,
+                                     const ReadOptions& options, TraceBuilder& builder) {
   ScopedPhase read(options.timings, "read");
   // A gzip input is still arriving while it is read (InputBuffer::Prefix): `s` is what is there
   // so far, and a step that finds it too short asks for more and starts again.
@@ -138,7 +161,6 @@ Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
     s = input.complete() ? input.view() : input.Prefix(s.size() * 2 + 4096);
     return true;
   };
-  TraceBuilder builder;
   builder.SetTimeUnit(options.time_unit);
   TraceInfo& info = builder.info();
   info.path = name;
@@ -258,7 +280,13 @@ Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
                  name, -1};
   }
   if (info.producer.empty()) info.producer = "chrome-trace";
-  read.Stop();
+  return std::nullopt;
+}
+
+Result<Trace> ReadChromeJson(const InputBuffer& input, const std::string& name,
+                             const ReadOptions& options) {
+  TraceBuilder builder;
+  if (auto error = ParseChromeJson(input, name, options, builder)) return *error;
   ScopedPhase build(options.timings, "model build");
   return std::move(builder).Build(options.executor);
 }

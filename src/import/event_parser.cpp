@@ -177,6 +177,11 @@ enum class ArgKey : uint8_t {
   kMemBytes,
   kTotalAllocated,
   kTotalReserved,
+  kInputDims,
+  kInputType,
+  kInputStrides,
+  kConcreteInputs,
+  kEstOccupancy,
 };
 
 ArgKey ClassifyArgKey(std::string_view key) {
@@ -216,17 +221,23 @@ ArgKey ClassifyArgKey(std::string_view key) {
       {"Bytes", ArgKey::kMemBytes},
       {"Total Allocated", ArgKey::kTotalAllocated},
       {"Total Reserved", ArgKey::kTotalReserved},
+      {"Input Dims", ArgKey::kInputDims},
+      {"Input type", ArgKey::kInputType},
+      {"Input Strides", ArgKey::kInputStrides},
+      {"Concrete Inputs", ArgKey::kConcreteInputs},
+      {"est. achieved occupancy %", ArgKey::kEstOccupancy},
   };
-  // Keys by length (the longest is 20): each length's entries in table order.
+  // Keys by length (the longest is 25): each length's entries in table order.
+  constexpr size_t kLengths = 32;
   struct ByLength {
-    uint8_t first[24] = {};
-    uint8_t count[24] = {};
+    uint8_t first[kLengths] = {};
+    uint8_t count[kLengths] = {};
     uint8_t order[std::size(kKeys)] = {};
   };
   static const ByLength by_length = [] {
     ByLength b;
     uint8_t n = 0;
-    for (size_t len = 0; len < 24; ++len) {
+    for (size_t len = 0; len < kLengths; ++len) {
       b.first[len] = n;
       for (size_t i = 0; i < std::size(kKeys); ++i)
         if (kKeys[i].key.size() == len) b.order[n++] = static_cast<uint8_t>(i);
@@ -251,7 +262,7 @@ ArgKey ClassifyArgKey(std::string_view key) {
       p[i] = prefix(kKeys[i].key);
     return p;
   }();
-  if (key.size() >= 24) return ArgKey::kOther;
+  if (key.size() >= kLengths) return ArgKey::kOther;
   const size_t first = by_length.first[key.size()];
   const size_t count = by_length.count[key.size()];
   if (count == 0) return ArgKey::kOther;
@@ -263,7 +274,48 @@ ArgKey ClassifyArgKey(std::string_view key) {
   return ArgKey::kOther;
 }
 
+// JSON text without whitespace outside strings: "[[1, 2], []]" → "[[1,2],[]]".
+void CompactJson(std::string_view raw, std::string& out) {
+  out.clear();
+  out.reserve(raw.size());
+  if (raw.find('"') == std::string_view::npos) {
+    // Shapes and strides: numbers and brackets only (most of the arguments by volume).
+    for (char c : raw)
+      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') out.push_back(c);
+    return;
+  }
+  bool in_string = false;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const char c = raw[i];
+    if (in_string) {
+      out.push_back(c);
+      if (c == '\\' && i + 1 < raw.size()) {
+        out.push_back(raw[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
+    if (c == '"') in_string = true;
+    out.push_back(c);
+  }
+}
+
 }  // namespace
+
+simdjson::error_code EventParser::ReadShapeList(simdjson::ondemand::value v, Args& a, int which) {
+  json_type type;
+  if (auto ec = v.type().get(type)) return ec;
+  if (type != json_type::array) return SUCCESS;
+  simdjson::ondemand::array arr;
+  if (auto ec = v.get_array().get(arr)) return ec;
+  std::string_view raw;
+  if (auto ec = arr.raw_json().get(raw)) return ec;
+  CompactJson(raw, a.shapes[which]);
+  a.has_shapes = true;
+  return SUCCESS;
+}
 
 simdjson::error_code EventParser::ReadArgs(simdjson::ondemand::object args, Event& e) {
   Args& a = e.args;
@@ -358,9 +410,25 @@ simdjson::error_code EventParser::ReadArgs(simdjson::ondemand::object args, Even
       case ArgKey::kTotalReserved:
         ec = ReadInt(v, a.total_reserved);
         break;
+      case ArgKey::kInputDims:
+        ec = ReadShapeList(v, a, 0);
+        break;
+      case ArgKey::kInputType:
+        ec = ReadShapeList(v, a, 1);
+        break;
+      case ArgKey::kInputStrides:
+        ec = ReadShapeList(v, a, 2);
+        break;
+      case ArgKey::kConcreteInputs:
+        ec = ReadShapeList(v, a, 3);
+        break;
+      case ArgKey::kEstOccupancy:
+        ec = ReadInt(v, a.est_occupancy);
+        break;
       case ArgKey::kOther:
-        if (e.ph == 'C' || e.ph == 0) {
-          // Counter series values (ph may come later in the object: collect anyway).
+        if (e.ph == 'C' || e.ph == 0 || e.cat.empty() || e.cat == kCounterRangeCategory) {
+          // Counter series values and kernel counters (ph and cat may come later in the object:
+          // collect anyway).
           json_type type;
           if ((ec = v.type().get(type)) == SUCCESS && type == json_type::number) {
             double d;
@@ -386,8 +454,20 @@ simdjson::error_code EventParser::Parse(simdjson::ondemand::value element) {
   simdjson::ondemand::object obj;
   if (auto ec = element.get_object().get(obj)) return ec;
 
-  event_ = Event{};
   event_.args.numbers.clear();
+  {
+    // Keep the argument buffers' capacity from event to event.
+    std::vector<std::pair<std::string, double>> numbers = std::move(event_.args.numbers);
+    std::string shapes[4];
+    for (int i = 0; i < 4; ++i)
+      shapes[i] = std::move(event_.args.shapes[i]);
+    event_ = Event{};
+    event_.args.numbers = std::move(numbers);
+    for (int i = 0; i < 4; ++i) {
+      event_.args.shapes[i] = std::move(shapes[i]);
+      event_.args.shapes[i].clear();
+    }
+  }
   Event& e = event_;
   for (auto field : obj) {
     std::string_view key;
@@ -428,6 +508,14 @@ simdjson::error_code EventParser::Parse(simdjson::ondemand::value element) {
   return SUCCESS;
 }
 
+void EventParser::AddKernelCounters(const Event& e, const FileTime& ts) {
+  counter_values_.clear();
+  for (const auto& [key, value] : e.args.numbers)
+    counter_values_.push_back({key, value});
+  builder_.AddKernelCounters(ts, e.name, e.args.correlation, counter_values_.data(),
+                             counter_values_.size());
+}
+
 ThreadKey EventParser::KeyOf(const Event& e) const {
   ThreadKey k;
   k.pid = e.pid.number;
@@ -453,7 +541,7 @@ void EventParser::Dispatch(Event& e) {
     stats.Count(SkipReason::kMissingTimestamp);
     return;
   }
-  const CategoryInfo cat = ClassifyCategory(e.cat);
+  const CategoryInfo cat = e.cat.empty() ? ClassifyUncategorized(e.name) : ClassifyCategory(e.cat);
   const Args& a = e.args;
 
   switch (e.ph) {
@@ -508,6 +596,8 @@ void EventParser::Dispatch(Event& e) {
           op.block_threads = static_cast<int32_t>(a.block_threads);
           op.registers = static_cast<int16_t>(a.registers);
           op.shared_memory = static_cast<int32_t>(a.shared_memory);
+          if (a.est_occupancy >= 0 && a.est_occupancy <= 100)
+            op.est_occupancy_pct = static_cast<int8_t>(a.est_occupancy);
           op.collective = coll_ptr;
           builder_.AddGpuOp(op);
           return;
@@ -530,9 +620,17 @@ void EventParser::Dispatch(Event& e) {
           s.bytes = a.bytes;
           s.detail = a.detail;
           s.collective = coll_ptr;
+          OpShapeRecord shapes;
+          if (a.has_shapes) {
+            shapes = {a.shapes[0], a.shapes[1], a.shapes[2], a.shapes[3]};
+            s.shapes = &shapes;
+          }
           builder_.AddHostSlice(s);
           return;
         }
+        case EventClass::kKernelCounters:
+          AddKernelCounters(e, *ts);
+          return;
       }
       return;
     }

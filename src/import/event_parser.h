@@ -41,8 +41,12 @@ class EventParser {
     int64_t mem_device_type = -1, mem_device_id = -1, mem_bytes = 0;
     int64_t total_allocated = -1, total_reserved = -1;
     bool has_mem_bytes = false;
-    // `C` counters: every numeric arg
+    // `C` counters and `cuda_profiler_range` kernel counters: every numeric arg
     std::vector<std::pair<std::string, double>> numbers;
+    // cpu_op arguments (record_shapes=True), compacted JSON text; see OpShapeRecord
+    bool has_shapes = false;
+    std::string shapes[4];       // Input Dims, Input type, Input Strides, Concrete Inputs
+    int64_t est_occupancy = -1;  // kernels: "est. achieved occupancy %"
   };
   struct Event {
     char ph = 0;
@@ -53,12 +57,15 @@ class EventParser {
   };
 
   simdjson::error_code ReadArgs(simdjson::ondemand::object args, Event& e);
+  simdjson::error_code ReadShapeList(simdjson::ondemand::value v, Args& a, int which);
+  void AddKernelCounters(const Event& e, const FileTime& ts);
   void Dispatch(Event& e);
   ThreadKey KeyOf(const Event& e) const;
 
   TraceBuilder& builder_;
   Event event_;
   std::string counter_name_;
+  std::vector<CounterValue> counter_values_;
 };
 
 }  // namespace teye::import

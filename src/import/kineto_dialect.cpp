@@ -50,6 +50,7 @@ constexpr CategoryEntry kCategories[] = {
     {"cpu_instant_event", {EventClass::kMemoryInstant, HostSliceKind::kOther}},
     {"dataloader", {EventClass::kHost, HostSliceKind::kDataLoader}},
     {"io", {EventClass::kHost, HostSliceKind::kIo}},
+    {kCounterRangeCategory, {EventClass::kKernelCounters, HostSliceKind::kOther}},
 };
 
 }  // namespace
@@ -57,6 +58,15 @@ constexpr CategoryEntry kCategories[] = {
 CategoryInfo ClassifyCategory(std::string_view category) {
   for (const auto& e : kCategories)
     if (EqualsNoCase(category, e.name)) return e.info;
+  return CategoryInfo{};
+}
+
+CategoryInfo ClassifyUncategorized(std::string_view name) {
+  for (std::string_view prefix :
+       {"aten::", "prim::", "autograd::", "c10d::", "torchvision::", "quantized::"})
+    if (name.starts_with(prefix)) return {EventClass::kHost, HostSliceKind::kCpuOp};
+  for (std::string_view prefix : {"ProfilerStep#", "enumerate(DataLoader)", "Optimizer."})
+    if (name.starts_with(prefix)) return {EventClass::kHost, HostSliceKind::kUserAnnotation};
   return CategoryInfo{};
 }
 

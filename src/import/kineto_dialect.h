@@ -14,9 +14,13 @@ enum class EventClass : uint8_t {
   kGpuMemset,
   kGpuSync,
   kGpuAnnotation,
-  kHost,           // see HostKindOf
-  kMemoryInstant,  // `cpu_instant_event` / `[memory]`
+  kHost,            // see HostKindOf
+  kMemoryInstant,   // `cpu_instant_event` / `[memory]`
+  kKernelCounters,  // `cuda_profiler_range`: one kernel's hardware counters
 };
+
+// Kineto's category for CUPTI range-profiler results (and teye's collector in counter mode).
+inline constexpr std::string_view kCounterRangeCategory = "cuda_profiler_range";
 
 struct CategoryInfo {
   EventClass event_class = EventClass::kHost;
@@ -25,6 +29,11 @@ struct CategoryInfo {
 
 // Case-insensitive. Unknown and empty categories are host slices of kind kOther.
 CategoryInfo ClassifyCategory(std::string_view category);
+// An event with no category at all, as the PyTorch autograd profiler's own export writes them
+// (`prof.export_chrome_trace` of a CPU-only profile: pid "CPU functions"): framework ops by their
+// `aten::`/`prim::`/... names, the profiler's `record_function` ranges (ProfilerStep#N,
+// enumerate(DataLoader)#…, Optimizer.step#…) as user annotations, the rest kOther.
+CategoryInfo ClassifyUncategorized(std::string_view name);
 
 struct CopyDescription {
   CopyKind kind = CopyKind::kUnknown;

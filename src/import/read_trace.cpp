@@ -2,8 +2,10 @@
 
 #include <optional>
 
+#include "chrome_json_reader.h"
 #include "input_buffer.h"
 #include "nsys_sqlite/nsys_reader.h"
+#include "json_scanner.h"
 #include "trace_reader_registry.h"
 
 namespace teye {
@@ -30,6 +32,21 @@ std::optional<Error> CheckCpu(const std::string& name) {
 Result<Trace> FirstRank(Result<TraceSet> set) {
   if (!set.ok()) return set.error();
   return std::move(set.value().front());
+}
+
+// Folding is for the collector's output, which is Chrome trace JSON.
+std::optional<Error> ParseChromeFile(const std::string& path, const ReadOptions& options,
+                                     TraceBuilder& builder) {
+  ScopedPhase load(options.timings, "load");
+  auto input = import::LoadInputFile(path);
+  load.Stop();
+  if (!input.ok()) return input.error();
+  input.value().InflateOn(options.executor);  // gzip: inflated while it is parsed
+  const std::string_view head = input.value().Prefix(64).substr(0, 64);
+  const size_t p = import::SkipWhitespace(head, 0);
+  if (p >= head.size() || head[p] != '{')
+    return Error{"not a Chrome trace JSON object (teye's collector writes those)", path, 0};
+  return import::ParseChromeJson(input.value(), path, options, builder);
 }
 
 }  // namespace
@@ -76,6 +93,36 @@ Result<Trace> ReadTraceFile(const std::string& path, const ReadOptions& options)
 Result<Trace> ReadTraceBytes(std::string_view name, std::string_view bytes,
                              const ReadOptions& options) {
   return FirstRank(ReadTraceBytesRanks(name, bytes, options));
+}
+
+Result<Trace> ReadRankFiles(const std::string& main, const std::vector<FoldedFile>& folded,
+                            const ReadOptions& options) {
+  if (folded.empty()) return ReadTraceFile(main, options);
+  if (!options.executor) {
+    Executor executor(options.threads);
+    ReadOptions with = options;
+    with.executor = &executor;
+    return ReadRankFiles(main, folded, with);
+  }
+  if (auto cpu = CheckCpu(main)) return *cpu;
+  TraceBuilder builder;
+  if (auto error = ParseChromeFile(main, options, builder)) return *error;
+  for (const FoldedFile& f : folded) {
+    TraceBuilder part;
+    if (auto error = ParseChromeFile(f.path, options, part)) {
+      builder.stats().warnings.push_back("left out the child process trace " + f.path + ": " +
+                                         error->ToString());
+      continue;
+    }
+    ProcessInfo process;
+    if (!part.info().processes.empty()) process = part.info().processes.front();
+    process.role = f.role;
+    process.file = f.path;
+    builder.Merge(std::move(part));
+    builder.info().processes.push_back(std::move(process));
+  }
+  ScopedPhase build(options.timings, "model build");
+  return std::move(builder).Build(options.executor);
 }
 
 }  // namespace teye

@@ -26,7 +26,8 @@ size_t Trace::MemoryBytes() const {
   return strings_.MemoryBytes() + TableBytes(threads_) + TableBytes(gpu_ops_) +
          TableBytes(host_slices_) + TableBytes(gpu_annotations_) + TableBytes(collectives_) +
          TableBytes(counters_) + TableBytes(memory_events_) + TableBytes(instants_) +
-         TableBytes(flows_);
+         TableBytes(flows_) + TableBytes(op_shapes_) + TableBytes(kernel_counters_) +
+         TableBytes(kernel_counter_values_);
 }
 
 }  // namespace teye

@@ -124,6 +124,15 @@ RowIndex TraceBuilder::AddCollective(const CollectiveRecord& c) {
   return static_cast<RowIndex>(t.size() - 1);
 }
 
+RowIndex TraceBuilder::AddOpShapes(const OpShapeRecord& r) {
+  auto& t = trace_.op_shapes_;
+  t.input_dims.push_back(Intern(r.input_dims));
+  t.input_types.push_back(Intern(r.input_types));
+  t.input_strides.push_back(Intern(r.input_strides));
+  t.concrete_inputs.push_back(Intern(r.concrete_inputs));
+  return static_cast<RowIndex>(t.size() - 1);
+}
+
 bool TraceBuilder::AddGpuOp(const GpuOpRecord& op) {
   auto start = Ticks(op.ts);
   auto dur = DurTicks(op.dur);
@@ -147,6 +156,7 @@ bool TraceBuilder::AddGpuOp(const GpuOpRecord& op) {
   t.registers.push_back(op.registers);
   t.shared_memory.push_back(op.shared_memory);
   t.collective.push_back(op.collective ? AddCollective(*op.collective) : kNoRow);
+  t.est_occupancy_pct.push_back(op.est_occupancy_pct);
   ++stats().events_kept;
   return true;
 }
@@ -164,6 +174,7 @@ void TraceBuilder::AppendHostSlice(const Half& h, int64_t start, int64_t end) {
   t.bytes.push_back(h.bytes);
   t.detail.push_back(h.detail);
   t.collective.push_back(kNoRow);
+  t.shapes.push_back(kNoRow);
   t.depth.push_back(0);
   t.parent.push_back(kNoRow);
 }
@@ -189,6 +200,7 @@ bool TraceBuilder::AddHostSlice(const HostSliceRecord& slice) {
   if (!start || !dur) return false;
   AppendHostSlice(MakeHalf(slice, *start, true), *start, *start + *dur);
   if (slice.collective) trace_.host_slices_.collective.back() = AddCollective(*slice.collective);
+  if (slice.shapes) trace_.host_slices_.shapes.back() = AddOpShapes(*slice.shapes);
   ++stats().events_kept;
   return true;
 }
@@ -261,6 +273,26 @@ bool TraceBuilder::AddCounter(FileTime ts, std::string_view name, int64_t pid, d
   return true;
 }
 
+bool TraceBuilder::AddKernelCounters(FileTime ts, std::string_view kernel, int64_t correlation,
+                                     const CounterValue* values, size_t count) {
+  auto t0 = Ticks(ts);
+  if (!t0) return false;
+  auto& t = trace_.kernel_counters_;
+  auto& v = trace_.kernel_counter_values_;
+  count = std::min<size_t>(count, UINT16_MAX);
+  t.start_ns.push_back(*t0);
+  t.name.push_back(Intern(kernel));
+  t.correlation.push_back(correlation);
+  t.value_begin.push_back(static_cast<RowIndex>(v.size()));
+  t.value_count.push_back(static_cast<uint16_t>(count));
+  for (size_t i = 0; i < count; ++i) {
+    v.metric.push_back(Intern(values[i].metric));
+    v.value.push_back(values[i].value);
+  }
+  ++stats().events_kept;
+  return true;
+}
+
 bool TraceBuilder::AddMemoryEvent(FileTime ts, int16_t device, int64_t bytes,
                                   int64_t total_allocated, int64_t total_reserved,
                                   ThreadIndex thread) {
@@ -317,7 +349,7 @@ void TraceBuilder::AddDevice(DeviceInfo device) {
 size_t TraceBuilder::pending_rows() const {
   return trace_.gpu_ops_.size() + trace_.host_slices_.size() + halves_.size() +
          trace_.counters_.size() + trace_.memory_events_.size() + trace_.instants_.size() +
-         trace_.flows_.size() + trace_.gpu_annotations_.size();
+         trace_.flows_.size() + trace_.gpu_annotations_.size() + trace_.kernel_counters_.size();
 }
 
 }  // namespace teye

@@ -204,6 +204,7 @@ void TraceBuilder::ConvertTimes() {
   convert(trace_.memory_events_.ts_ns);
   convert(trace_.instants_.ts_ns);
   convert(trace_.flows_.ts_ns);
+  convert(trace_.kernel_counters_.start_ns);
 }
 
 void TraceBuilder::ApplyNames() {

@@ -60,6 +60,29 @@ void TraceBuilder::Merge(TraceBuilder&& part) {
     RemapFrom(c.algorithm, from, s);
     RemapFrom(c.protocol, from, s);
   }
+  const auto shape_offset = static_cast<RowIndex>(d.op_shapes_.size());
+  auto shape = [&](RowIndex r) { return r == kNoRow ? kNoRow : r + shape_offset; };
+  {
+    size_t from = d.op_shapes_.size();
+    AppendTable(d.op_shapes_, p.op_shapes_);
+    auto& o = d.op_shapes_;
+    RemapFrom(o.input_dims, from, s);
+    RemapFrom(o.input_types, from, s);
+    RemapFrom(o.input_strides, from, s);
+    RemapFrom(o.concrete_inputs, from, s);
+  }
+  {
+    const auto value_offset = static_cast<RowIndex>(d.kernel_counter_values_.size());
+    size_t from = d.kernel_counter_values_.size();
+    AppendTable(d.kernel_counter_values_, p.kernel_counter_values_);
+    RemapFrom(d.kernel_counter_values_.metric, from, s);
+    from = d.kernel_counters_.size();
+    AppendTable(d.kernel_counters_, p.kernel_counters_);
+    auto& k = d.kernel_counters_;
+    RemapFrom(k.start_ns, from, tk);
+    RemapFrom(k.name, from, s);
+    RemapFrom(k.value_begin, from, [&](RowIndex r) { return r + value_offset; });
+  }
   {
     size_t from = d.gpu_ops_.size();
     AppendTable(d.gpu_ops_, p.gpu_ops_);
@@ -80,6 +103,7 @@ void TraceBuilder::Merge(TraceBuilder&& part) {
     RemapFrom(h.thread, from, th);
     RemapFrom(h.detail, from, s);
     RemapFrom(h.collective, from, coll);
+    RemapFrom(h.shapes, from, shape);
   }
   {
     size_t from = d.gpu_annotations_.size();

@@ -36,6 +36,22 @@ void Healthy(Knobs& k, std::mt19937_64& rng) {
   k.item_syncs_per_step = 0;
 }
 
+// The machine's runtime constants, from a stream of their own (so a family's magnitudes do not
+// depend on them), in ranges that differ from what teye assumes: launch queue 1024, 1 µs between
+// graph nodes, a fused chain as long as its longest member, pinned host-to-device 50/24/12 GB/s
+// by generation, 25 MB gradient buckets, a 75 µs batch hand-off (docs/synth.md).
+void DrawMachine(Knobs& k, uint64_t seed) {
+  std::mt19937_64 rng(seed * 104729 + 11);
+  k.launch_queue_depth = UniformInt(rng, 640, 1600);
+  k.launch_latency_us = Uniform(rng, 2, 7);
+  k.graph_node_gap_us = Uniform(rng, 0.5, 3);
+  k.fused_traffic = Uniform(rng, 1.0, 1.6);
+  k.h2d_scale = Uniform(rng, 0.75, 1.15);
+  k.first_bucket_mb = 1;  // DDP's default first bucket
+  k.batch_handoff_us = Uniform(rng, 50, 300);
+  k.batch_handoff_jitter = 0.05;
+}
+
 const Family kFamilies[] = {
     {{"demo",
       "A ResNet-like job on an A100: FP32 GEMMs, two DataLoader workers that cannot keep up, "
@@ -144,6 +160,71 @@ const Family kFamilies[] = {
        k.copy_stream = false;
        k.batch_mb = Uniform(rng, 400, 900);
      }},
+    {{"input-inline",
+      "Single-process loader (num_workers=0): the training thread reads, decodes and collates "
+      "every batch itself, 1.4-3x the GPU's step",
+      "input", "dataloader_workers"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.num_workers = 0;
+       k.batch_cost_ms = EstimateGpuStepMs(k) * Uniform(rng, 1.4, 3);
+     }},
+    {{"input-few-workers",
+      "Too few DataLoader workers (4-8) for the per-batch cost: they supply 50-77% of the batches "
+      "the GPU could take",
+      "input", "dataloader_workers"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.num_workers = UniformInt(rng, 4, 8);
+       k.batch_cost_ms = k.num_workers * EstimateGpuStepMs(k) * Uniform(rng, 1.3, 2);
+     }},
+    {{"cpu-preprocess",
+      "Per-batch transforms on the training thread, after the loader hands the batch over "
+      "(1.2-2.5x the GPU's step)",
+      "host", "move_cpu_work"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.preprocess_ms = EstimateGpuStepMs(k) * Uniform(rng, 1.2, 2.5);
+     }},
+    {{"host-ahead",
+      "The host runs far ahead of the GPU: a loop that synchronized before profiling issues a "
+      "few launches per step while each step's FP32 GEMMs take milliseconds",
+      "compute", "amp"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.precision = Precision::kFp32;
+       k.layers = UniformInt(rng, 3, 6);
+       k.gemm_gflop = Uniform(rng, 60, 200);
+       k.elementwise_per_layer = 1;
+       k.sync_around_profile = true;
+     }},
+    {{"gpu-behind",
+      "The GPU runs behind the host: each step's kernels end after the next step's host part has "
+      "begun (a pageable input copy on the compute stream holds the host to one step ahead)",
+      "compute", "amp"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.precision = Precision::kFp32;
+       k.gemm_gflop = Uniform(rng, 20, 60);
+       k.layers = UniformInt(rng, 8, 16);
+       k.pin_memory = false;
+       k.non_blocking = false;
+       k.copy_stream = false;
+       k.batch_mb = Uniform(rng, 4, 16);
+     }},
+    {{"cpu-only",
+      "A job without a GPU: a single-process loader loads each batch on the training thread "
+      "while the CPU computes, 0.6-1.5x the compute",
+      "input", "dataloader_workers"},
+     [](Knobs& k, std::mt19937_64& rng) {
+       Healthy(k, rng);
+       k.cpu_only = true;
+       k.cpu_slowdown = Uniform(rng, 20, 60);
+       k.layers = UniformInt(rng, 4, 8);
+       k.gemm_gflop = Uniform(rng, 5, 20);
+       k.num_workers = 0;
+       k.batch_cost_ms = EstimateGpuStepMs(k) * k.cpu_slowdown * Uniform(rng, 0.6, 1.5);
+     }},
 };
 
 }  // namespace
@@ -162,6 +243,7 @@ Result<Knobs> ScenarioKnobs(const std::string& name, uint64_t seed) {
     k.seed = seed;
     std::mt19937_64 rng(seed * 7919 + 3);
     f.make(k, rng);
+    if (f.info.name != "demo") DrawMachine(k, seed);  // the demo is the bundled sample's job
     return k;
   }
   std::string known;
@@ -172,7 +254,7 @@ Result<Knobs> ScenarioKnobs(const std::string& name, uint64_t seed) {
 
 std::vector<std::string> Fixes() {
   return {"dataloader_workers", "pin_memory",  "amp",         "fuse_elementwise", "overlap_comm",
-          "bucketing",          "cuda_graphs", "remove_sync", "fused_optimizer"};
+          "bucketing",          "cuda_graphs", "remove_sync", "fused_optimizer",  "move_cpu_work"};
 }
 
 Result<Knobs> ApplyFix(Knobs k, const std::string& fix) {
@@ -200,6 +282,8 @@ Result<Knobs> ApplyFix(Knobs k, const std::string& fix) {
     k.item_syncs_per_step = 0;
   } else if (fix == "fused_optimizer") {
     k.fused_optimizer = true;
+  } else if (fix == "move_cpu_work") {
+    k.preprocess_in_workers = true;
   } else {
     std::string known;
     for (const auto& f : Fixes())

@@ -33,8 +33,6 @@ constexpr int kCopyStream = 13;
 constexpr int kCommStream = 21;
 constexpr int kMinWarmupSteps = 12;    // steps simulated before profiling starts, at least...
 constexpr int kMaxWarmupSteps = 4000;  // ...and until a host that runs ahead has filled the queue
-constexpr size_t kLaunchQueueDepth = 1024;  // launches the device holds before a launch blocks
-constexpr Ns kLaunchLatency = 3 * kUs;      // enqueue → earliest start on an idle GPU
 constexpr int64_t kBaseTimeNs = 1767225600000000000;  // 2026-01-01, as Kineto's baseTimeNanoseconds
 constexpr int kPid = 4242;
 constexpr int kAutogradTid = 4243;  // PyTorch runs backward on its autograd engine thread
@@ -123,11 +121,12 @@ class Simulation {
   int64_t CurrentExternal() const { return stack_.empty() ? 0 : stack_.back().external; }
 
   // CUDA's launch queue is finite and per device: the k-th launch cannot complete before the
-  // work launched kLaunchQueueDepth launches earlier has started, so a host that runs ahead is
+  // work launched launch_queue_depth launches earlier has started, so a host that runs ahead is
   // held back.
   void WaitForQueueSpace() {
-    if (launch_starts_.size() >= kLaunchQueueDepth)
-      host_ = std::max(host_, launch_starts_[launch_starts_.size() - kLaunchQueueDepth]);
+    const auto depth = static_cast<size_t>(std::max(1, k_.launch_queue_depth));
+    if (launch_starts_.size() >= depth)
+      host_ = std::max(host_, launch_starts_[launch_starts_.size() - depth]);
   }
 
   // Schedules device work enqueued now; returns its end. Nodes of a CUDA graph after the first
@@ -135,7 +134,7 @@ class Simulation {
   Ns Schedule(int stream, Ns duration, Ns enqueue, bool new_launch = true) {
     if (new_launch) WaitForQueueSpace();
     enqueue = std::max(enqueue, host_);
-    Ns start = std::max(enqueue + kLaunchLatency, StreamFree(stream));
+    Ns start = std::max(enqueue + Us(k_.launch_latency_us), StreamFree(stream));
     if (new_launch) launch_starts_.push_back(start);
     StreamFree(stream) = start + duration;
     last_start_ = start;
@@ -153,6 +152,10 @@ class Simulation {
   }
 
   void Launch(const KernelSpec& spec, int stream) {
+    if (k_.cpu_only) {  // the op computes on the CPU itself
+      Work(static_cast<Ns>(static_cast<double>(spec.duration) * k_.cpu_slowdown));
+      return;
+    }
     int64_t corr;
     Ns call = Runtime("cudaLaunchKernel",
                       static_cast<Ns>(Us(k_.launch_us) * Slow(StragglerCause::kHost) * Jitter(0.1)),
@@ -186,8 +189,8 @@ class Simulation {
 
   // cudaMemcpyAsync; pageable host memory makes the host wait for the copy itself.
   void Memcpy(double bytes, bool to_device, bool pinned, int stream) {
-    const double gbps = to_device ? (pinned ? gpu_.h2d_pinned_gbps : gpu_.h2d_pageable_gbps)
-                                  : (pinned ? gpu_.h2d_pinned_gbps : gpu_.h2d_pageable_gbps);
+    if (k_.cpu_only) return;
+    const double gbps = k_.h2d_scale * (pinned ? gpu_.h2d_pinned_gbps : gpu_.h2d_pageable_gbps);
     const Ns duration = static_cast<Ns>(bytes / gbps + 2 * kUs);
     int64_t corr;
     Ns call = Runtime("cudaMemcpyAsync", Us(5), &corr);
@@ -212,6 +215,7 @@ class Simulation {
   }
 
   void StreamSynchronize(int stream) {
+    if (k_.cpu_only) return;
     int64_t corr;
     Ns call = host_;
     Runtime("cudaStreamSynchronize", Us(2), &corr);
@@ -221,6 +225,7 @@ class Simulation {
 
   // cudaEventRecord on `from`, cudaStreamWaitEvent on `to`.
   void StreamWait(int to, int from) {
+    if (k_.cpu_only) return;
     int64_t corr;
     Runtime("cudaEventRecord", Us(2), &corr);
     Runtime("cudaStreamWaitEvent", Us(2), &corr);
@@ -231,6 +236,11 @@ class Simulation {
   void Item() {
     Op("aten::item");
     Op("aten::_local_scalar_dense");
+    if (k_.cpu_only) {
+      End();
+      End();
+      return;
+    }
     int64_t corr;
     Runtime("cudaMemcpyAsync", Us(4), &corr);
     Ns end = Schedule(kComputeStream, 2 * kUs, host_);
@@ -328,7 +338,7 @@ class Simulation {
     if (k_.elementwise_per_layer <= 0) return;
     if (k_.fused_elementwise) {
       Op("triton_poi_fused_add_gelu_mul_0");
-      KernelSpec s = Elementwise(0, k_.activation_mb * scale);
+      KernelSpec s = Elementwise(0, k_.activation_mb * scale * k_.fused_traffic);
       s.name = "triton_poi_fused_add_gelu_mul_0";
       Launch(s, kComputeStream);
       End();
@@ -415,15 +425,13 @@ class Simulation {
     Begin("user_annotation", fmt::format("ProfilerStep#{}", index));
     Work(Us(20));
 
-    // Next batch from the DataLoader.
-    Begin("user_annotation", "enumerate(DataLoader)#_MultiProcessingDataLoaderIter.__next__");
-    Work(Us(40));
-    const Ns ready = BatchReady(batch_index_);
-    host_ = std::max(host_, ready);
-    Work(static_cast<Ns>(Us(80) * Jitter(0.2)));  // unpickling, collation hand-off
-    consumed_.push_back(host_);
-    ++batch_index_;
-    End();
+    NextBatch();
+    if (k_.preprocess_ms > 0 && !k_.preprocess_in_workers) {
+      // Transforms in the loop (PIL or Python code: no framework ops inside).
+      Begin("user_annotation", "transforms.Compose");
+      Work(static_cast<Ns>(k_.preprocess_ms * kMs * Jitter(0.1)));
+      End();
+    }
 
     // Input copy.
     Op("aten::to");
@@ -466,6 +474,40 @@ class Simulation {
     End();  // ProfilerStep
   }
 
+  // The next batch. With workers the loop waits until one is ready, then takes it (the hand-off:
+  // unpickling, collation of the shared-memory handles). Without (num_workers=0) the loop reads,
+  // decodes and collates the batch itself, inside __next__.
+  void NextBatch() {
+    if (k_.num_workers <= 0) {
+      Begin("user_annotation", "enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__");
+      const Ns cost = static_cast<Ns>(k_.batch_cost_ms * kMs * Slow(StragglerCause::kInput) *
+                                      Jitter(k_.batch_jitter));
+      // Per-sample decoding and augmentation, then the collate.
+      constexpr int kSamplesShown = 4;
+      for (int i = 0; i < kSamplesShown; ++i) {
+        Begin("cpu_op", "aten::div_");
+        Work(cost * 2 / 10 - Us(5));
+        End();
+        Work(Us(5));
+      }
+      Begin("cpu_op", "aten::stack");
+      Work(cost - cost * 8 / 10);
+      End();
+      consumed_.push_back(host_);
+      ++batch_index_;
+      End();
+      return;
+    }
+    Begin("user_annotation", "enumerate(DataLoader)#_MultiProcessingDataLoaderIter.__next__");
+    Work(Us(40));  // asking the queue; then unpickling and collating the shared-memory handles
+    host_ = std::max(host_, BatchReady(batch_index_));
+    Work(static_cast<Ns>(Us(std::max(0.0, k_.batch_handoff_us - 40)) *
+                         Jitter(k_.batch_handoff_jitter)));
+    consumed_.push_back(host_);
+    ++batch_index_;
+    End();
+  }
+
   void Backward() {
     // Each layer holds one weight and a few small tensors (bias, norm scale and shift); DDP
     // fills a bucket tensor by tensor as their gradients become ready.
@@ -473,14 +515,17 @@ class Simulation {
     const double layer_mb = k_.parameter_mb / k_.layers;
     const double small_mb = tensors > 1 ? std::min(0.01 * layer_mb, 0.5) : 0;
     double bucket = 0;
+    // DDP closes its first bucket early (dist._DEFAULT_FIRST_BUCKET_BYTES), the rest at the cap.
+    double cap = k_.first_bucket_mb > 0 ? k_.first_bucket_mb : k_.bucket_mb;
     for (int l = k_.layers - 1; l >= 0; --l) {
       BackwardLayer(l);
       for (int t = 0; t < tensors; ++t) {
         bucket += t == 0 ? layer_mb - small_mb * (tensors - 1) : small_mb;
         const bool last = l == 0 && t + 1 == tensors;
-        if (k_.world_size > 1 && k_.overlap_comm && (bucket >= k_.bucket_mb || last)) {
+        if (k_.world_size > 1 && k_.overlap_comm && (bucket >= cap || last)) {
           AllReduce(bucket);
           bucket = 0;
+          cap = k_.bucket_mb;
         }
       }
     }
@@ -506,7 +551,7 @@ class Simulation {
       Ns end = Schedule(kComputeStream, s.duration, enqueue, first_node);
       first_node = false;
       EmitKernel(s, kComputeStream, corr, last_start_, end);
-      StreamFree(kComputeStream) = end + kUs;  // ~1 µs between graph nodes
+      StreamFree(kComputeStream) = end + Us(k_.graph_node_gap_us);  // between graph nodes
     };
     bool first = true;
     for (int l = 0; l < k_.layers; ++l) {
@@ -539,8 +584,9 @@ class Simulation {
       Ns allowed = gate >= 0 && gate < static_cast<int64_t>(consumed_.size()) ? consumed_[gate]
                    : gate >= 0                                                ? host_
                                                                               : loader_start_;
-      const Ns cost = static_cast<Ns>(k_.batch_cost_ms * kMs * Slow(StragglerCause::kInput) *
-                                      Jitter(k_.batch_jitter));
+      const double ms = k_.batch_cost_ms + (k_.preprocess_in_workers ? k_.preprocess_ms : 0);
+      const Ns cost =
+          static_cast<Ns>(ms * kMs * Slow(StragglerCause::kInput) * Jitter(k_.batch_jitter));
       ready_.push_back(std::max(worker_free, allowed) + cost);
     }
     return ready_[index];
@@ -620,11 +666,15 @@ class Simulation {
 
 SimulationSummary Simulation::Run() {
   SimulationSummary summary;
-  std::string header = fmt::format(
-      R"J("deviceProperties": [{{"id": 0, "name": "{}", "totalGlobalMem": {}, "computeMajor": {}, )J"
-      R"J("computeMinor": {}, "maxThreadsPerBlock": 1024, "maxThreadsPerMultiprocessor": 2048, )J"
-      R"J("regsPerBlock": 65536, "warpSize": 32, "sharedMemPerBlock": 49152, "numSms": {}}}])J",
-      gpu_.name, gpu_.total_mem, gpu_.compute_major, gpu_.compute_minor, gpu_.num_sms);
+  std::string header =
+      k_.cpu_only
+          ? std::string(R"J("deviceProperties": [])J")
+          : fmt::format(
+                R"J("deviceProperties": [{{"id": 0, "name": "{}", "totalGlobalMem": {}, )J"
+                R"J("computeMajor": {}, "computeMinor": {}, "maxThreadsPerBlock": 1024, )J"
+                R"J("maxThreadsPerMultiprocessor": 2048, "regsPerBlock": 65536, "warpSize": 32, )J"
+                R"J("sharedMemPerBlock": 49152, "numSms": {}}}])J",
+                gpu_.name, gpu_.total_mem, gpu_.compute_major, gpu_.compute_minor, gpu_.num_sms);
   if (k_.world_size > 1) {
     header +=
         fmt::format(R"J(, "distributedInfo": {{"backend": "nccl", "rank": {}, "world_size": {}, )J"
@@ -634,8 +684,8 @@ SimulationSummary Simulation::Run() {
   writer_.Begin(header);
   // The loader starts with the job, a little before the first step.
   loader_start_ = -static_cast<Ns>(k_.batch_cost_ms * kMs);
-  auto gpu_done = [&] {
-    Ns done = INT64_MIN;
+  auto gpu_done = [&] {  // when the device has done all it was given (now, without a GPU)
+    Ns done = stream_free_.empty() ? host_ : INT64_MIN;
     for (auto& [stream, free] : stream_free_)
       done = std::max(done, free);
     return done;
@@ -654,6 +704,7 @@ SimulationSummary Simulation::Run() {
     lead = new_lead;
     if (s + 1 >= kMinWarmupSteps && steady_steps >= 5) break;
   }
+  if (k_.sync_around_profile) host_ = std::max(host_, gpu_done());  // torch.cuda.synchronize()
   std::vector<Ns> step_starts;
   std::vector<Ns> step_gpu_done{gpu_done()};
   for (int s = 0; s < k_.steps; ++s) {
@@ -673,7 +724,9 @@ SimulationSummary Simulation::Run() {
     }
   }
   const Ns end = host_;
-  FlushDevice(end, true);  // the profiler stops with the last step: later activity is not recorded
+  // The profiler stops with the last step: later activity is not recorded, unless the loop
+  // synchronizes first (then every launched kernel ran inside the window).
+  FlushDevice(k_.sync_around_profile ? std::max(end, gpu_done()) : end, true);
   summary.events += device_events_;
   step_starts.push_back(end);
   double total = 0;
@@ -686,6 +739,9 @@ SimulationSummary Simulation::Run() {
       k_.steps > 0
           ? static_cast<double>(step_gpu_done.back() - step_gpu_done.front()) / k_.steps / kMs
           : 0;
+  // Without a GPU the loop's own period is the truth.
+  if (k_.cpu_only) summary.period_ms = summary.mean_step_ms;
+  summary.true_step_ms = summary.period_ms;
 
   // Profiler bookkeeping events, as Kineto writes them.
   const Ns first = step_starts.front();
@@ -709,12 +765,13 @@ SimulationSummary Simulation::Run() {
     summary.events += 1;
   }
   for (int stream : {kComputeStream, kCopyStream, kCommStream}) {
+    if (k_.cpu_only) break;
     writer_.Event(
         fmt::format(R"J("name": "thread_name", "ph": "M", "ts": {}, "pid": 0, "tid": {}, )J"
                     R"J("args": {{"name": "stream {}"}})J",
                     Ts(first), stream, stream));
   }
-  summary.events += 3 + 3;
+  summary.events += 3 + (k_.cpu_only ? 0 : 3);
   writer_.End(fmt::format(R"J("traceName": "teye-synth-seed{}.pt.trace.json", )J"
                           R"J("displayTimeUnit": "ms", "baseTimeNanoseconds": {})J",
                           k_.seed, kBaseTimeNs));

@@ -274,6 +274,10 @@ TEST(CollectorSampler, ParsesProcFiles) {
   uint64_t pages = 0;
   ASSERT_TRUE(ParseStatmResident("5000 1200 300 1 0 900 0\n", pages));
   EXPECT_EQ(pages, 1200u);
+  uint64_t run_delay = 0;
+  ASSERT_TRUE(ParseSchedstatRunDelay("517093217 534382280 122\n", run_delay));
+  EXPECT_EQ(run_delay, 534382280u);
+  EXPECT_FALSE(ParseSchedstatRunDelay("517093217\n", run_delay));
   EXPECT_EQ(ParseVisibleDevices("2,0"), (std::vector<std::string>{"2", "0"}));
   EXPECT_EQ(ParseVisibleDevices("GPU-8f6c,1, x,3"), (std::vector<std::string>{"GPU-8f6c", "1"}));
   EXPECT_TRUE(ParseVisibleDevices(nullptr).empty());

@@ -95,11 +95,14 @@ struct ProcessResult {
   std::string err;
 };
 
-// A child process with captured stdout/stderr.
+// A child process with captured stdout/stderr; with `own_group` it leads a process group of its
+// own, so that a signal sent to the group (what a terminal, timeout or Slurm send) reaches it and
+// its children and not the test; with `cwd` it starts in that directory.
 class Process {
  public:
   Process(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-          const std::vector<std::string>& unset_env = {}) {
+          const std::vector<std::string>& unset_env = {}, bool own_group = false,
+          const std::string& cwd = "") {
     int out_pipe[2], err_pipe[2];
     if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) return;
     std::vector<std::string> env_strings;
@@ -116,6 +119,8 @@ class Process {
       env_strings.push_back(k + "=" + v);
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (own_group) ::setpgid(0, 0);
+      if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(126);
       ::dup2(out_pipe[1], 1);
       ::dup2(err_pipe[1], 2);
       ::close(out_pipe[0]);
@@ -130,6 +135,7 @@ class Process {
       ::execve(args[0], args.data(), envp.data());
       ::_exit(127);
     }
+    if (own_group && pid_ > 0) ::setpgid(pid_, pid_);  // before any signal to the group
     ::close(out_pipe[1]);
     ::close(err_pipe[1]);
     out_fd_ = out_pipe[0];
@@ -141,6 +147,8 @@ class Process {
       Wait(5);
     }
   }
+  // Sends `sig` to the process's group (own_group) — the whole job, as a terminal's Ctrl-C does.
+  void SignalGroup(int sig) const { ::kill(-pid_, sig); }
 
   pid_t pid() const { return pid_; }
 

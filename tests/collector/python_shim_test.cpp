@@ -76,9 +76,22 @@ TEST(PythonShim, MarksDataLoaderIterationsAndOptimizerSteps) {
     EXPECT_EQ(e["name"], "enumerate(DataLoader)#_MultiProcessingDataLoaderIter.__next__");
     EXPECT_GE(e["dur"].get<double>(), 0);
   }
-  auto steps = Events(t, "user_annotation", "X");
-  ASSERT_EQ(steps.size(), 4u);
-  EXPECT_EQ(steps[0]["name"], "Optimizer.step#SGD.step");
+  std::vector<nlohmann::json> optimizer, profiler_steps;
+  for (const auto& e : Events(t, "user_annotation", "X"))
+    (e["name"] == "Optimizer.step#SGD.step" ? optimizer : profiler_steps).push_back(e);
+  EXPECT_EQ(optimizer.size(), 4u);
+  // Steps as the PyTorch profiler names them: three DataLoader iterations before any optimizer
+  // step (each ended by the next iteration; the StopIteration starts none), then one per
+  // optimizer step.
+  ASSERT_EQ(profiler_steps.size(), 7u);
+  auto by_time = [](const nlohmann::json& a, const nlohmann::json& b) {
+    return a["ts"].get<double>() < b["ts"].get<double>();
+  };
+  std::sort(profiler_steps.begin(), profiler_steps.end(), by_time);
+  std::sort(loader.begin(), loader.end(), by_time);
+  for (size_t i = 0; i < profiler_steps.size(); ++i)
+    EXPECT_EQ(profiler_steps[i]["name"], "ProfilerStep#" + std::to_string(i));
+  EXPECT_DOUBLE_EQ(profiler_steps[1]["ts"].get<double>(), loader[1]["ts"].get<double>());
 }
 
 }  // namespace

@@ -59,6 +59,58 @@ TEST(TeyeRecord, FailingAndMissingCommands) {
   EXPECT_EQ(none.exit_code, 2);
 }
 
+TEST(TeyeRecord, BadOptionsAndFoldersSayWhyInOneLine) {
+  TempDir dir;
+  ProcessResult negative = RunProgram({TEYE_BINARY, "record", "-o", dir / "a", "--duration", "-1",
+                                       "--", TEYE_IO_PROGRAM, "read", dir.path()},
+                                      RecordEnv(), CollectorUnset());
+  EXPECT_EQ(negative.exit_code, 2);
+  EXPECT_NE(negative.err.find("--duration: expected a number of seconds >= 0, got '-1'"),
+            std::string::npos)
+      << negative.err;
+  WriteFile(dir / "a-file", "");
+  ProcessResult folder = RunProgram({TEYE_BINARY, "record", "-o", dir / "a-file/traces", "--",
+                                     TEYE_IO_PROGRAM, "read", dir.path()},
+                                    RecordEnv(), CollectorUnset());
+  EXPECT_EQ(folder.exit_code, 2);
+  EXPECT_NE(folder.err.find("cannot create the output directory " + dir / "a-file/traces" +
+                            ": Not a directory"),
+            std::string::npos)
+      << folder.err;
+}
+
+TEST(TeyeRecord, SmallTracesShowTheirSizeInKilobytes) {
+  TempDir dir;
+  WriteFile(dir / "a.bin", std::string(1000, 'a'));
+  const std::string out = dir / "run";
+  ProcessResult r = RunProgram({TEYE_BINARY, "record", "-o", out, "--sample-ms", "0", "--",
+                                TEYE_IO_PROGRAM, "read", dir.path()},
+                               RecordEnv(), CollectorUnset());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto traces = ListDir(out, ".pt.trace.json");
+  ASSERT_EQ(traces.size(), 1u);
+  const size_t bytes = ReadFile(traces[0]).size();
+  ASSERT_LT(bytes, 100'000u);
+  EXPECT_EQ(r.err.find("(0.0 MB)"), std::string::npos) << r.err;
+  // kB rounded to the nearest (either way at exactly half).
+  auto shown = [](size_t kb) {
+    std::string text = "(";  // built in steps: GCC 12 warns (-Wrestrict) on "(" + string + "..."
+    text += std::to_string(kb);
+    text += " kB)";
+    return text;
+  };
+  if (bytes >= 1000) {
+    const bool near = r.err.find(shown((bytes + 500) / 1000)) != std::string::npos ||
+                      (bytes % 1000 == 500 && r.err.find(shown(bytes / 1000)) != std::string::npos);
+    EXPECT_TRUE(near) << r.err << " for " << bytes << " bytes";
+  } else {
+    std::string text = "(";
+    text += std::to_string(bytes);
+    text += " bytes)";
+    EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
+  }
+}
+
 TEST(TeyeRecord, KilledCommandReportsTheSignal) {
   TempDir dir;
   WriteFile(dir / "a.bin", std::string(1000, 'a'));

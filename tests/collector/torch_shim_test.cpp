@@ -1,6 +1,8 @@
 // `teye record` on a real PyTorch job (Debian's python3-torch, CPU only): a DataLoader with two
 // forked workers reading files, and SGD steps. Skips when torch is not installed (ctest label
 // collector-torch; CI installs python3-torch).
+#include <set>
+
 #include "teye/import/read_trace.h"
 
 #include "collector_test_util.h"
@@ -52,9 +54,18 @@ TEST(TorchShim, DataLoaderWorkersAndStepsOfARealJob) {
   for (const auto& e : loader)
     EXPECT_EQ(e["name"], "enumerate(DataLoader)#_MultiProcessingDataLoaderIter.__next__");
   int steps = 0;
-  for (const auto& e : Events(main_trace, "user_annotation", "X"))
+  std::set<std::string> profiler_steps;
+  for (const auto& e : Events(main_trace, "user_annotation", "X")) {
     steps += e["name"] == "Optimizer.step#SGD.step";
+    if (e["name"].get<std::string>().rfind("ProfilerStep#", 0) == 0)
+      profiler_steps.insert(e["name"].get<std::string>());
+  }
   EXPECT_EQ(steps, 8);
+  // One ProfilerStep#N per batch, as torch.profiler writes them with prof.step() per iteration.
+  std::set<std::string> expected;
+  for (int i = 0; i < 8; ++i)
+    expected.insert("ProfilerStep#" + std::to_string(i));
+  EXPECT_EQ(profiler_steps, expected);
 
   // The workers: the sample files were read there, each exactly once per epoch.
   int64_t bytes = 0;

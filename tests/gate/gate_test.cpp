@@ -103,6 +103,18 @@ TEST(GateVerdict, RefusesTooFewSteps) {
   EXPECT_NE(none.refusal.find("no complete step with GPU activity"), std::string::npos);
 }
 
+TEST(GateVerdict, RefusesGpuUtilizationOfARunWithoutAGpu) {
+  RunSummary run = MakeRun(5, 100, 0);
+  run.host_timeline = true;
+  GateOptions o;
+  o.max_step_ms = 200;
+  EXPECT_EQ(Evaluate(run, o).verdict, GateVerdict::kPass);  // step times are still judged
+  o.min_gpu_util = 0.5;
+  const GateResult r = Evaluate(run, o);
+  EXPECT_EQ(r.verdict, GateVerdict::kRefused);
+  EXPECT_NE(r.refusal.find("no GPU activity"), std::string::npos) << r.refusal;
+}
+
 TEST(GateVerdict, UnknownShareIsAnError) {
   GateOptions o;
   o.max_shares = {{"inptu", 0.1}};

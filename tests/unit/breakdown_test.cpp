@@ -99,7 +99,7 @@ TEST(Breakdown, LaunchBoundAndOtherCpuAndUnknown) {
   auto steps = DetectSteps(t, {});
   ASSERT_TRUE(steps.ok());
   // Make the step cover 0-700 by hand to include the unattributed tail.
-  steps->steps[0].cpu_end = 700 * kNsPerUs;
+  steps->steps[0].window_end = 700 * kNsPerUs;
   KernelClassifier classifier;
   auto timelines = BuildDeviceTimelines(t, classifier.ClassifyTrace(t));
   auto b = ComputeBreakdown(t, steps.value(), timelines);

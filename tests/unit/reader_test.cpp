@@ -179,6 +179,29 @@ TEST(Reader, DevicePropertiesAndDistributedInfo) {
   EXPECT_EQ(t.gpu_ops().start_ns[0], 1700000000000000000 + 1000500);
 }
 
+// The limits occupancy needs, and the clock and bandwidth teye's collector adds for estimating
+// the peaks of devices the table does not name.
+TEST(Reader, DevicePropertiesForOccupancyAndPeaks) {
+  auto r = Read(Wrap(kKernel, R"J(
+    "deviceProperties": [{"id": 0, "name": "NVIDIA H100 80GB HBM3", "computeMajor": 9,
+      "computeMinor": 0, "numSms": 132, "maxThreadsPerBlock": 1024,
+      "maxThreadsPerMultiprocessor": 2048, "regsPerBlock": 65536, "regsPerMultiprocessor": 65536,
+      "warpSize": 32, "sharedMemPerBlock": 49152, "sharedMemPerMultiprocessor": 233472,
+      "sharedMemPerBlockOptin": 232448, "maxBlocksPerMultiprocessor": 32, "clockRate": 1980000,
+      "memoryBandwidthKBps": 3352000000}])J"));
+  ASSERT_TRUE(r.ok());
+  const DeviceInfo& d = r->devices()[0];
+  EXPECT_EQ(d.max_threads_per_block, 1024);
+  EXPECT_EQ(d.regs_per_block, 65536);
+  EXPECT_EQ(d.regs_per_sm, 65536);
+  EXPECT_EQ(d.shared_mem_per_block, 49152);
+  EXPECT_EQ(d.shared_mem_per_sm, 233472);
+  EXPECT_EQ(d.shared_mem_per_block_optin, 232448);
+  EXPECT_EQ(d.max_blocks_per_sm, 32);
+  EXPECT_EQ(d.clock_khz, 1980000);
+  EXPECT_DOUBLE_EQ(d.memory_gbps, 3352);
+}
+
 TEST(Reader, AmdTraceIsRecognised) {
   auto r = Read(Wrap(R"J(
     {"ph":"X","cat":"cuda_runtime","name":"hipMemcpyWithStream","pid":1,"tid":1,"ts":1,"dur":60,
@@ -351,6 +374,62 @@ TEST(Reader, ChunkedParallelReadEqualsSequentialRead) {
       ASSERT_EQ(a.external_id[i], b.external_id[i]) << i;
     }
     EXPECT_EQ(parallel->stats().TotalLost(), 0);
+  }
+}
+
+// record_shapes arguments, est. achieved occupancy and cuda_profiler_range counters survive the
+// chunked parallel read: each slice keeps its own arguments and each range its own metrics.
+TEST(Reader, ShapesOccupancyAndCounterRangesInParallelChunks) {
+  std::string events;
+  for (int i = 0; i < 400; ++i) {
+    if (i) events += ",\n";
+    events += R"J({"ph":"X","cat":"cpu_op","name":"aten::mm","pid":1,"tid":1,"ts":)J" +
+              std::to_string(i * 10) + R"J(,"dur":5,"args":{"External id":)J" + std::to_string(i) +
+              R"J(,"Input Dims": [[)J" + std::to_string(i + 1) +
+              R"J(, 8], [8, 4]],"Input type": ["float", "float"],"Concrete Inputs": ["", ""]}},)J";
+    events += R"J({"ph":"X","cat":"kernel","name":"k","pid":0,"tid":7,"ts":)J" +
+              std::to_string(i * 10 + 1) +
+              R"J(,"dur":2,"args":{"device":0,"stream":7,"correlation":)J" + std::to_string(i + 1) +
+              R"J(,"est. achieved occupancy %":)J" + std::to_string(i % 101) + "}},";
+    events += R"J({"ph":"X","cat":"cuda_profiler_range","name":"k","pid":0,"tid":0,"ts":)J" +
+              std::to_string(i * 10 + 1) + R"J(,"dur":2,"args":{"m.a":)J" + std::to_string(i) +
+              R"J(,"m.b":)J" + std::to_string(2 * i) + "}}";
+  }
+  const std::string text = Wrap(events);
+  for (size_t chunk : {size_t{1} << 30, size_t{300}, size_t{4096}}) {
+    auto r = Read(text, chunk, 2);
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    const Trace& t = r.value();
+    const HostSliceTable& h = t.host_slices();
+    ASSERT_EQ(h.size(), 400u) << chunk;
+    ASSERT_EQ(t.op_shapes().size(), 400u);
+    for (size_t i = 0; i < h.size(); ++i) {
+      ASSERT_NE(h.shapes[i], kNoRow);
+      const auto row = static_cast<size_t>(h.shapes[i]);
+      EXPECT_EQ(t.str(t.op_shapes().input_dims[row]),
+                "[[" + std::to_string(h.external_id[i] + 1) + ",8],[8,4]]")
+          << "chunk " << chunk;
+      EXPECT_EQ(t.str(t.op_shapes().input_types[row]), R"(["float","float"])");
+      EXPECT_EQ(t.str(t.op_shapes().concrete_inputs[row]), R"(["",""])");
+      EXPECT_EQ(t.str(t.op_shapes().input_strides[row]), "");
+    }
+    const GpuOpTable& g = t.gpu_ops();
+    ASSERT_EQ(g.size(), 400u);
+    for (size_t i = 0; i < g.size(); ++i)
+      EXPECT_EQ(g.est_occupancy_pct[i], (g.correlation[i] - 1) % 101);
+    const KernelCounterTable& k = t.kernel_counters();
+    const KernelCounterValueTable& v = t.kernel_counter_values();
+    ASSERT_EQ(k.size(), 400u);
+    for (size_t i = 0; i < k.size(); ++i) {
+      ASSERT_EQ(k.value_count[i], 2);
+      const auto b = static_cast<size_t>(k.value_begin[i]);
+      EXPECT_EQ(t.str(v.metric[b]), "m.a");
+      EXPECT_EQ(v.value[b], static_cast<double>(i));  // file order is launch order
+      EXPECT_EQ(t.str(v.metric[b + 1]), "m.b");
+      EXPECT_EQ(v.value[b + 1], 2.0 * i);
+    }
+    // Counter ranges are neither host slices nor GPU ops.
+    EXPECT_EQ(t.stats().TotalLost(), 0);
   }
 }
 

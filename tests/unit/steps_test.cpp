@@ -1,6 +1,9 @@
 #include "teye/analyzers/steps.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include "teye/analyzers/analysis.h"
 
 #include "trace_maker.h"
 
@@ -58,7 +61,8 @@ TEST(Steps, RegexThenDataLoaderThenWholeTrace) {
       .Host("user_annotation", "train_iter", 60, 50)
       .Host("user_annotation", "enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__", 0, 5)
       .Host("user_annotation", "enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__", 60, 5)
-      .Kernel("k", 10, 10, 5);
+      .Kernel("k", 10, 10, 5)
+      .Kernel("k", 70, 10, 66);
   Trace t = m.Build();
   StepOptions o;
   o.step_regex = "^train_";
@@ -85,6 +89,73 @@ TEST(Steps, RegexThenDataLoaderThenWholeTrace) {
   StepOptions bad;
   bad.step_regex = "([";
   EXPECT_FALSE(DetectSteps(t, bad).ok());
+}
+
+TEST(Steps, OverlappingWindowsAreSplitWhereTheNextStepsGpuWorkBegins) {
+  // The GPU runs behind: each step's kernel ends after the next step's host part has begun.
+  TraceMaker m;
+  for (int i = 0; i < 3; ++i)
+    m.Host("user_annotation", "ProfilerStep#" + std::to_string(i), i * 100.0, 100);
+  m.Kernel("k", 90, 80, 50).Kernel("k", 170, 90, 150).Kernel("k", 260, 90, 250);
+  auto r = DetectSteps(m.Build(), {});
+  ASSERT_TRUE(r.ok());
+  const auto& s = r->steps;
+  ASSERT_EQ(s.size(), 3u);  // not merged
+  EXPECT_EQ(s[0].start(), 0);
+  EXPECT_EQ(s[0].end(), 170 * kNsPerUs);  // where step 1's kernel starts
+  EXPECT_EQ(s[1].start(), 170 * kNsPerUs);
+  EXPECT_EQ(s[1].end(), 260 * kNsPerUs);
+  EXPECT_EQ(s[2].end(), 350 * kNsPerUs);  // the last keeps its whole extension
+  EXPECT_EQ(r->duration_ms.count, 3);
+}
+
+TEST(Steps, HostFarAheadEveryStepCountsAndTheGpuIsBusyInThem) {
+  // Ten host steps of 100 µs; each step's 3 ms of GPU work runs long after.
+  TraceMaker m;
+  for (int i = 0; i < 10; ++i) {
+    m.Host("user_annotation", "ProfilerStep#" + std::to_string(i), i * 100.0, 100);
+    m.Kernel("ampere_sgemm_128x64_nn", 1000 + 3000.0 * i, 3000, i * 100.0 + 50);
+  }
+  auto a = AnalyzeTrace(m.Build(), {});
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->complete_steps, 10);
+  EXPECT_NEAR(a->steps.duration_ms.median, 3.0, 1e-9);
+  // 30 ms of kernels in 31 ms of windows (the first step also holds the 1 ms before its GPU work).
+  EXPECT_NEAR(a->gpu_utilization, 30.0 / 31.0, 1e-6);
+}
+
+TEST(Steps, GpuUserAnnotationsGiveTheGpuExtent) {
+  TraceMaker m;
+  for (int i = 0; i < 3; ++i) {
+    m.Host("user_annotation", "ProfilerStep#" + std::to_string(i), i * 100.0, 100);
+    // Kineto's GPU-side ranges of each step; the kernel inside has no known launch.
+    m.Raw(fmt::format(R"({{"ph":"X","cat":"gpu_user_annotation","name":"ProfilerStep#{}",)"
+                      R"("pid":0,"tid":7,"ts":{},"dur":120,"args":{{"device":0,"stream":7}}}})",
+                      i, 60 + 120.0 * i));
+    m.Kernel("k", 60 + 120.0 * i, 120);
+  }
+  auto r = DetectSteps(m.Build(), {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->gpu_annotations);
+  ASSERT_EQ(r->steps.size(), 3u);
+  EXPECT_EQ(r->steps[0].gpu_start, 60 * kNsPerUs);
+  EXPECT_EQ(r->steps[0].end(), 180 * kNsPerUs);  // step 1's GPU range starts there
+  EXPECT_EQ(r->steps[2].end(), 420 * kNsPerUs);
+}
+
+TEST(Steps, TheLoadersStopIterationIsNotAStep) {
+  // Three iterations that train (a launch after each) and a last __next__ that raises
+  // StopIteration: nothing follows it.
+  TraceMaker m;
+  for (int i = 0; i < 4; ++i)
+    m.Host("user_annotation", "enumerate(DataLoader)#_MultiProcessingDataLoaderIter.__next__",
+           i * 100.0, i < 3 ? 10 : 2);
+  for (int i = 0; i < 3; ++i)
+    m.Kernel("k", i * 100.0 + 30, 50, i * 100.0 + 20);
+  auto r = DetectSteps(m.Build(), {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->source, StepSource::kDataLoader);
+  EXPECT_EQ(r->steps.size(), 3u);
 }
 
 TEST(Steps, SummarizeQuantiles) {

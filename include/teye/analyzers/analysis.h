@@ -7,12 +7,18 @@
 
 #include "teye/analyzers/bound_class.h"
 #include "teye/analyzers/breakdown.h"
+#include "teye/analyzers/device_peaks.h"
 #include "teye/analyzers/hta_temporal.h"
+#include "teye/analyzers/input_cause.h"
+#include "teye/analyzers/io_profile.h"
 #include "teye/analyzers/kernel_classes.h"
 #include "teye/analyzers/kernel_stats.h"
 #include "teye/analyzers/memory_headroom.h"
+#include "teye/analyzers/occupancy.h"
 #include "teye/analyzers/periodic_stalls.h"
 #include "teye/analyzers/recommendations.h"
+#include "teye/analyzers/resource_profile.h"
+#include "teye/analyzers/roofline.h"
 #include "teye/analyzers/step_timeline.h"
 #include "teye/analyzers/steps.h"
 #include "teye/analyzers/transfer_stats.h"
@@ -27,6 +33,7 @@ struct AnalysisOptions {
   size_t top_kernels = 10;
   const KernelClassifier* classifier = nullptr;  // nullptr: the built-in table
   bool recommend = true;  // build the replay graph and run the recommendation rules
+  const DevicePeakTable* device_peaks = nullptr;  // nullptr: the built-in table
   Executor* executor = nullptr;     // where independent work runs (nullptr: on this thread)
   PhaseTimings* timings = nullptr;  // when set: one phase per analysis ("analysis: steps", ...)
 };
@@ -77,6 +84,9 @@ struct TraceAnalysis {
   CommSummary comm;
   TemporalBreakdown temporal;
   StepTimeline timeline;  // one representative step, aggregated for drawing
+  // Micro-architecture view of the primary device.
+  RooflineResult roofline;
+  OccupancyResult occupancy;
 
   // Diagnosis (primary device).
   BoundResult bound;
@@ -84,6 +94,11 @@ struct TraceAnalysis {
   std::vector<MemoryHeadroom> memory;
   std::vector<Recommendation> recommendations;  // ranked by saving
   double replay_error = 0;  // |replayed − measured| / measured mean step time, 0 when not replayed
+
+  // Resources and input (docs/metrics.md, "Resources", "I/O", "Input cause").
+  ResourceProfile resources;
+  IoProfile io;
+  InputDiagnosis input;
 
   std::vector<std::string> notes;  // facts the reader of the report should know
 };

@@ -1,4 +1,6 @@
 // The bound class of a run and of each step (DESIGN.md §5): which resource the step waits on.
+// A run with no GPU activity is classed the same way from its training thread's host timeline
+// (host_timeline.h): compute ops instead of useful GPU work, input waits, host overhead.
 //
 // The GPU is what a step exists to use, so the class is not simply the largest share. When
 // useful GPU time (compute and memory-bound kernels; not exposed communication) covers at least
@@ -44,15 +46,21 @@ struct BoundVerdict {
 
 // Shares from summed category times (a step, or all complete steps together).
 BoundShares SharesOf(const CategoryTimes& times, TimeNs exposed_h2d, TimeNs duration);
-BoundVerdict Classify(const BoundShares& shares);
+// host_timeline: the shares are of a training thread's host timeline (no GPU): compute is
+// framework ops, and the reason says so. `roofline_evidence`: the share (0..1) of the useful
+// kernel time whose compute or memory role the roofline decided (the rest by kernel class),
+// which the reason states; < 0 to leave it out.
+BoundVerdict Classify(const BoundShares& shares, bool host_timeline = false,
+                      double roofline_evidence = -1);
 
 struct BoundResult {
   bool valid = false;  // false without GPU activity or complete steps
   BoundVerdict run;
   std::vector<BoundVerdict> steps;  // per complete step of the primary device, in step order
   std::array<int, kBoundClassCount> step_counts{};  // how many steps got each class
+  double roofline_evidence = -1;                    // see Classify; -1 when not computed
 };
 
-BoundResult ClassifyRun(const BreakdownResult& breakdown);
+BoundResult ClassifyRun(const BreakdownResult& breakdown, double roofline_evidence = -1);
 
 }  // namespace teye

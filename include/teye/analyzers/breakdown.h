@@ -34,6 +34,12 @@ enum class TimeCategory : uint8_t {
 inline constexpr size_t kTimeCategoryCount = static_cast<size_t>(TimeCategory::kCount);
 std::string_view ToString(TimeCategory c);     // "compute", "memory_bound", ...
 std::string_view DisplayName(TimeCategory c);  // "compute kernels", ...
+// On a host timeline (no GPU, host_timeline.h) the categories name what the training thread did:
+// "compute ops", "waiting for input", ...
+std::string_view DisplayName(TimeCategory c, bool host_timeline);
+// Whether the category can hold time on a host timeline (compute, input, sync, communication,
+// other CPU).
+bool OnHostTimeline(TimeCategory c);
 bool IsIdleCategory(TimeCategory c);
 
 struct CategoryTimes {
@@ -97,6 +103,8 @@ struct BreakdownOptions {
 struct BreakdownResult {
   std::vector<DeviceBreakdown> devices;  // same order as the timelines
   int primary_device = -1;               // the device with the most kernel time
+  bool host_timeline = false;  // no GPU activity: the one "device" is the training thread's
+                               // host timeline (host_timeline.h), compute = framework ops
   const DeviceBreakdown* Primary() const;
 };
 

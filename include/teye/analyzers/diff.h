@@ -45,6 +45,7 @@ inline constexpr double kKernelChangeThreshold = 0.10;
 struct RunDiff {
   std::string a_source, b_source;
   int a_steps = 0, b_steps = 0;
+  bool a_host = false, b_host = false;  // the run had no GPU activity (host timeline)
   SeriesChange step_ms;
   SeriesChange gpu_util;              // 0..1
   std::string a_bound, b_bound;       // bound class of each run; empty when not classified

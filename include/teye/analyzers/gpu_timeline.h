@@ -25,8 +25,11 @@ struct DeviceTimeline {
   int64_t kernel_count = 0;
 };
 
-// One entry per device that ran a kernel, memcpy or memset, ordered by device id.
+// One entry per device that ran a kernel, memcpy or memset, ordered by device id. A kernel is
+// compute or memory-bound by its class's role, unless `memory_bound` (per GpuOpTable row: 1
+// memory, 0 compute, -1 no evidence; the roofline's verdict) says otherwise.
 std::vector<DeviceTimeline> BuildDeviceTimelines(const Trace& trace,
-                                                 const std::vector<KernelClass>& classes);
+                                                 const std::vector<KernelClass>& classes,
+                                                 const std::vector<int8_t>* memory_bound = nullptr);
 
 }  // namespace teye

@@ -30,11 +30,13 @@ struct ReplayHostEvent {
   ThreadIndex thread = kNoThread;
   TimeNs start = 0;  // measured, absolute
   TimeNs end = 0;
-  std::vector<int> ops;   // kLaunch: graph ops it launched
-  bool blocking = false;  // kLaunch of a copy that makes the host wait (pageable memory)
-  int sync_stream = -1;   // kSync: the stream it waits for, or -1 for the whole device
-  int queue_pos = -1;     // kLaunch: place in the device's launch queue (launches whose work
-                          // ran after the trace ended have no ops but still take a place)
+  std::vector<int> ops;       // kLaunch: graph ops it launched
+  bool blocking = false;      // kLaunch of a copy that makes the host wait (pageable memory)
+  int sync_stream = -1;       // kSync: the stream it waits for, or -1 for the whole device
+  int queue_pos = -1;         // kLaunch: place in the device's launch queue (launches whose work
+                              // ran after the trace ended have no ops but still take a place)
+  bool inline_input = false;  // kInput: the iteration loads its batch itself on this thread
+                              // (LoaderMode::kInline), so its length is host work, not a wait
   RowIndex slice = kNoRow;
   TimeNs duration() const { return end - start; }
 };
@@ -66,7 +68,8 @@ struct ReplayGraph {
   TimeNs launch_latency = 3000;       // launch end → earliest start on an idle stream
   TimeNs launch_cost = 5000;          // host time of a launch that does not block
   TimeNs sync_cost = 5000;            // host time of a sync that finds the work done
-  TimeNs input_cost = 0;              // host time of a DataLoader iteration that does not wait
+  TimeNs input_cost = 0;              // host time of a worker-fed DataLoader iteration that does
+                                      // not wait (the cheapest one measured, at most 1 ms)
   size_t queue_depth = 1024;          // launches the device holds before a launch blocks
   int queue_size = 0;                 // places in the launch queue (external ops + launches)
 };
@@ -82,10 +85,14 @@ struct ReplayChange {
   std::vector<char> sync_removed;      // per host event
   std::vector<char> async_copy;        // per host event: a blocking copy no longer blocks
   std::vector<std::optional<std::vector<int>>> waits;  // per op: replaces its cross-stream waits
-  std::vector<char> side_stream;  // per op: runs on a stream of its own (the op after it on
-                                  // its stream still waits for it: it needs its data)
-  bool remove_input_waits = false;
+  std::vector<char> side_stream;       // per op: runs on a stream of its own (the op after it on
+                                       // its stream still waits for it: it needs its data)
+  bool remove_input_waits = false;     // worker-fed iterations cost input_cost and never wait
+  std::vector<TimeNs> input_duration;  // per host event (kInput): its length, not waiting; < 0
+                                       // unchanged
   std::vector<double> host_gap_scale;  // per host event: scales the host work before it
+  std::vector<TimeNs> host_gap_cut;    // per host event: host work removed from before it (ns,
+                                       // applied before host_gap_scale)
   bool graph_launch = false;  // CUDA graphs: launches in a burst cost nothing, ops ~1 µs apart
 };
 

@@ -49,7 +49,8 @@ struct RunSummary {
   // when the analysis classified the run; empty otherwise.
   std::string bound_class;
   std::vector<std::pair<std::string, double>> bound_shares;
-  int rank_count = 1;  // ranks in the source; the summary is of the first
+  int rank_count = 1;          // ranks in the source; the summary is of the first
+  bool host_timeline = false;  // no GPU activity: the steps are the training thread's timeline
 };
 
 RunSummary SummarizeRun(const TraceAnalysis& analysis);

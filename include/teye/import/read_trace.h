@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "teye/model/result.h"
 #include "teye/model/trace.h"
@@ -41,5 +42,19 @@ Result<Trace> ReadTraceBytes(std::string_view name, std::string_view bytes,
 Result<TraceSet> ReadTraceFileRanks(const std::string& path, const ReadOptions& options = {});
 Result<TraceSet> ReadTraceBytesRanks(std::string_view name, std::string_view bytes,
                                      const ReadOptions& options = {});
+
+// A process's trace to fold into its rank's (see job_layout.h).
+struct FoldedFile {
+  std::string path;
+  ProcessRole role = ProcessRole::kForkedChild;
+};
+
+// Reads one rank whose processes wrote a file each (teye's collector): `main` is the rank's own
+// process, each of `folded` one of its child processes. One Trace holds them all: every event
+// keeps its own pid (host tracks and counters), info() is main's, and info().processes lists
+// the main process and then each folded one. A folded file that cannot be read is left out with
+// a warning; an unreadable main file is the error. Without `folded` this is ReadTraceFile.
+Result<Trace> ReadRankFiles(const std::string& main, const std::vector<FoldedFile>& folded,
+                            const ReadOptions& options = {});
 
 }  // namespace teye

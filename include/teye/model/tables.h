@@ -56,11 +56,12 @@ struct GpuOpTable {
   std::vector<MemoryKind> src_memory;
   std::vector<MemoryKind> dst_memory;
   // kernels (0 when unknown)
-  std::vector<int64_t> grid_blocks;    // gridX * gridY * gridZ
-  std::vector<int32_t> block_threads;  // blockX * blockY * blockZ
-  std::vector<int16_t> registers;      // per thread
-  std::vector<int32_t> shared_memory;  // bytes per block
-  std::vector<RowIndex> collective;    // CollectiveTable row for NCCL/RCCL kernels, or kNoRow
+  std::vector<int64_t> grid_blocks;       // gridX * gridY * gridZ
+  std::vector<int32_t> block_threads;     // blockX * blockY * blockZ
+  std::vector<int16_t> registers;         // per thread
+  std::vector<int32_t> shared_memory;     // bytes per block
+  std::vector<RowIndex> collective;       // CollectiveTable row for NCCL/RCCL kernels, or kNoRow
+  std::vector<int8_t> est_occupancy_pct;  // Kineto's "est. achieved occupancy %", -1 when absent
 
   // Calls f(column) for every column, for generic reserve/permute/append.
   template <typename F>
@@ -83,6 +84,7 @@ struct GpuOpTable {
     f(registers);
     f(shared_memory);
     f(collective);
+    f(est_occupancy_pct);
   }
   size_t size() const { return start_ns.size(); }
   TimeNs duration(size_t row) const { return end_ns[row] - start_ns[row]; }
@@ -102,6 +104,7 @@ struct HostSliceTable {
   std::vector<int64_t> bytes;        // I/O slices: bytes transferred; else 0
   std::vector<StringId> detail;      // I/O: path; NVTX: domain; else empty
   std::vector<RowIndex> collective;  // `record_param_comms` and similar: CollectiveTable row
+  std::vector<RowIndex> shapes;      // cpu_op with recorded arguments: OpShapeTable row, or kNoRow
   // Derived by the builder.
   std::vector<uint16_t> depth;   // 0 for top-level slices of a thread
   std::vector<RowIndex> parent;  // enclosing slice on the same thread, or kNoRow
@@ -120,6 +123,7 @@ struct HostSliceTable {
     f(bytes);
     f(detail);
     f(collective);
+    f(shapes);
     f(depth);
     f(parent);
   }
@@ -174,6 +178,66 @@ struct CollectiveTable {
     f(protocol);
   }
   size_t size() const { return op.size(); }
+};
+
+// Operator arguments the PyTorch profiler recorded with record_shapes=True, one row per host slice
+// that carried any (HostSliceTable::shapes). Each column is the argument list's JSON text as the
+// file wrote it, without whitespace outside strings, or kEmptyString when absent; e.g. input_dims
+// "[[141,512],[512,512],[],[]]", input_types "[\"float\",\"float\",\"Scalar\",\"\"]".
+// Analyzers decode them (teye/analyzers/op_arguments.h).
+struct OpShapeTable {
+  std::vector<StringId> input_dims;       // `Input Dims`
+  std::vector<StringId> input_types;      // `Input type`
+  std::vector<StringId> input_strides;    // `Input Strides`
+  std::vector<StringId> concrete_inputs;  // `Concrete Inputs`
+
+  // Calls f(column) for every column, for generic reserve/permute/append.
+  template <typename F>
+  void ForEachColumn(F&& f) {
+    f(input_dims);
+    f(input_types);
+    f(input_strides);
+    f(concrete_inputs);
+  }
+  size_t size() const { return input_dims.size(); }
+};
+
+// Hardware counters per kernel: Kineto's `cuda_profiler_range` events (CUPTI's range profiler in
+// auto-range mode, one range per kernel) and teye's collector in counter mode. File order, which
+// is launch order within a process. Each row's metric values are the rows
+// [value_begin, value_begin + value_count) of KernelCounterValueTable.
+struct KernelCounterTable {
+  std::vector<TimeNs> start_ns;
+  std::vector<StringId> name;         // kernel name; Kineto writes "__missing__" when unknown
+  std::vector<int64_t> correlation;   // CUPTI correlation id of the launch, 0 when not written
+  std::vector<RowIndex> value_begin;  // first KernelCounterValueTable row
+  std::vector<uint16_t> value_count;
+
+  // Calls f(column) for every column, for generic reserve/permute/append.
+  template <typename F>
+  void ForEachColumn(F&& f) {
+    f(start_ns);
+    f(name);
+    f(correlation);
+    f(value_begin);
+    f(value_count);
+  }
+  size_t size() const { return start_ns.size(); }
+};
+
+// One metric value of a KernelCounterTable row, e.g. "smsp__sass_thread_inst_executed_op_ffma_
+// pred_on.sum" = 38731776.
+struct KernelCounterValueTable {
+  std::vector<StringId> metric;
+  std::vector<double> value;
+
+  // Calls f(column) for every column, for generic reserve/permute/append.
+  template <typename F>
+  void ForEachColumn(F&& f) {
+    f(metric);
+    f(value);
+  }
+  size_t size() const { return metric.size(); }
 };
 
 // Counter samples (`ph: C`), one row per series value. Sorted by time.

@@ -23,6 +23,16 @@ struct DeviceInfo {
   int num_sms = 0;
   int max_threads_per_sm = 0;
   int warp_size = 0;
+  // Occupancy limits (0 when the trace does not say; occupancy.h falls back to the architecture's).
+  int max_threads_per_block = 0;
+  int regs_per_block = 0;
+  int regs_per_sm = 0;
+  int shared_mem_per_block = 0;        // bytes, default limit
+  int shared_mem_per_block_optin = 0;  // bytes, opt-in limit
+  int shared_mem_per_sm = 0;           // bytes
+  int max_blocks_per_sm = 0;
+  int clock_khz = 0;       // SM clock, when the writer recorded it (teye's collector)
+  double memory_gbps = 0;  // memory bandwidth, when the writer recorded it
   GpuVendor vendor = GpuVendor::kUnknown;
 };
 
@@ -31,6 +41,29 @@ struct DistributedInfo {
   int world_size = 0;
   std::string backend;  // "nccl", "gloo", ...
   std::string nccl_version;
+};
+
+// How a process relates to the rank whose Trace holds its events.
+enum class ProcessRole : uint8_t {
+  kMain,          // the rank's own process (the only one of a single-file trace)
+  kForkedChild,   // fork()ed by it without exec: DataLoader workers (fork context)
+  kSpawnedChild,  // started by it through Python multiprocessing (spawn/forkserver workers,
+                  // the resource tracker)
+};
+
+// One process whose events a Trace holds. teye's collector writes one file per process, and
+// `teye analyze DIR` folds a rank's child processes into the rank's Trace (import/job_layout.h).
+// Every host track of a process (ThreadTable rows) and every host counter (CounterTable::pid)
+// carries its pid, so an analyzer takes one process's events apart by pid; GPU tracks keep the
+// device number as their pid, as in the file. Empty for traces not written by teye's collector.
+struct ProcessInfo {
+  int64_t pid = 0;
+  int64_t parent_pid = 0;  // 0 unknown
+  bool forked = false;     // the collector saw it start as a fork() of its parent
+  ProcessRole role = ProcessRole::kMain;
+  std::string command;
+  std::string end_reason;  // the collector's: exit, _exit, SIGTERM, ...
+  std::string file;        // the trace file it came from
 };
 
 // Facts about the file and how it was read.
@@ -49,6 +82,9 @@ struct TraceInfo {
   std::string trace_name;
   GpuVendor vendor = GpuVendor::kUnknown;  // from device properties and kernel/runtime names
   std::string teye_version;                // collector traces: version that wrote them
+  int host_cpus = 0;  // collector traces: CPUs the process could run on, 0 when unknown
+  // Collector traces: the rank's main process first, then the processes folded into it.
+  std::vector<ProcessInfo> processes;
 };
 
 class TraceBuilder;
@@ -77,6 +113,9 @@ class Trace {
   const MemoryEventTable& memory_events() const { return memory_events_; }
   const InstantTable& instants() const { return instants_; }
   const FlowTable& flows() const { return flows_; }
+  const OpShapeTable& op_shapes() const { return op_shapes_; }
+  const KernelCounterTable& kernel_counters() const { return kernel_counters_; }
+  const KernelCounterValueTable& kernel_counter_values() const { return kernel_counter_values_; }
 
   // Earliest start and latest end over every timed event (0,0 when empty).
   TimeNs start_ns() const { return start_ns_; }
@@ -104,6 +143,9 @@ class Trace {
   MemoryEventTable memory_events_;
   InstantTable instants_;
   FlowTable flows_;
+  OpShapeTable op_shapes_;
+  KernelCounterTable kernel_counters_;
+  KernelCounterValueTable kernel_counter_values_;
   TimeNs start_ns_ = 0;
   TimeNs end_ns_ = 0;
 };

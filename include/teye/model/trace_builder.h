@@ -38,6 +38,21 @@ struct CollectiveRecord {
   std::string_view protocol;
 };
 
+// Recorded operator arguments (`Input Dims` and company), each the JSON text of the list without
+// whitespace outside strings; empty when absent.
+struct OpShapeRecord {
+  std::string_view input_dims;
+  std::string_view input_types;
+  std::string_view input_strides;
+  std::string_view concrete_inputs;
+};
+
+// One metric of a kernel's hardware counters.
+struct CounterValue {
+  std::string_view metric;
+  double value = 0;
+};
+
 struct GpuOpRecord {
   FileTime ts;
   FileTime dur;
@@ -55,6 +70,7 @@ struct GpuOpRecord {
   int32_t block_threads = 0;
   int16_t registers = 0;
   int32_t shared_memory = 0;
+  int8_t est_occupancy_pct = -1;
   const CollectiveRecord* collective = nullptr;
 };
 
@@ -70,6 +86,7 @@ struct HostSliceRecord {
   int64_t bytes = 0;
   std::string_view detail;
   const CollectiveRecord* collective = nullptr;
+  const OpShapeRecord* shapes = nullptr;  // kept for complete (`X`) slices only
 };
 
 // Identifies a track as the file wrote it: pid and tid are each a number or a string.
@@ -115,6 +132,9 @@ class TraceBuilder {
   bool AddInstant(FileTime ts, std::string_view name, std::string_view category,
                   ThreadIndex thread);
   bool AddFlow(int64_t id, std::string_view category, FileTime ts, ThreadIndex thread, char phase);
+  // A kernel's hardware counters (`cuda_profiler_range`), in launch order.
+  bool AddKernelCounters(FileTime ts, std::string_view kernel, int64_t correlation,
+                         const CounterValue* values, size_t count);
 
   void AddDevice(DeviceInfo device);
   void SetDistributed(DistributedInfo info) { trace_.distributed_ = std::move(info); }
@@ -169,6 +189,7 @@ class TraceBuilder {
   ThreadIndex InternThreadIds(const ThreadKeyIds& key);
   ThreadKeyIds KeyIds(const ThreadKey& key);
   RowIndex AddCollective(const CollectiveRecord& c);
+  RowIndex AddOpShapes(const OpShapeRecord& s);
   Half MakeHalf(const HostSliceRecord& s, int64_t ticks, bool begin);
   void AppendHostSlice(const Half& h, int64_t start, int64_t end);
   void PairHalves(int64_t trace_end_ticks);

@@ -18,5 +18,10 @@ std::string FormatMs(double ms);
 std::string WithCommas(int64_t n);
 // Keeps at most max_chars, ending with "…" when cut.
 std::string Ellipsize(std::string_view s, size_t max_chars);
+// Text for a terminal: escape sequences (CSI, OSC, two-byte) and other control characters (C0 but
+// newline, DEL, C1) removed whole, tabs made spaces, so a trace's strings cannot drive the
+// terminal. With keep_sgr, colour sequences `ESC [ digits ; … m` stay (the writer's own colours;
+// at worst a trace's string changes a colour).
+std::string TerminalSafe(std::string_view text, bool keep_sgr);
 
 }  // namespace teye

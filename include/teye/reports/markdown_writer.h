@@ -10,7 +10,11 @@ namespace teye {
 
 std::string WriteMarkdownReport(const Report& report);
 
-// Makes text safe inside a Markdown table cell.
+// Makes text safe inside a Markdown table cell: `|` escaped, backquotes and control characters
+// replaced, and `<` `>` written as entities so a trace's strings cannot open HTML tags.
 std::string MarkdownCell(std::string_view text);
+// The same for text inside a code span (`…`), where entities would show literally and `<` is
+// inert: no entities.
+std::string MarkdownCodeCell(std::string_view text);
 
 }  // namespace teye

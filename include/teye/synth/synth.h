@@ -67,6 +67,30 @@ struct Knobs {
   double python_overhead_us = 0;  // per-layer pure-Python time between ops
   bool autograd_thread = false;   // record backward on the autograd engine's thread, as PyTorch
                                   // does (benchmark traces; off keeps the goldens' one thread)
+
+  // Input work on the training thread
+  double preprocess_ms = 0;            // per-batch transforms after the loader hands over (0: none)
+  bool preprocess_in_workers = false;  // the fix: they run in the workers' __getitem__ instead
+  // num_workers = 0 loads each batch inline, inside _SingleProcessDataLoaderIter.__next__.
+
+  // Runs with no GPU: every kernel's work runs on the CPU, inside its op, cpu_slowdown × longer.
+  bool cpu_only = false;
+  double cpu_slowdown = 30;
+  // A benchmark loop that synchronizes before profiling and when the profiler stops: the host
+  // starts the window with an empty launch queue and all device work is recorded.
+  bool sync_around_profile = false;
+
+  // The simulated machine's runtime constants. teye assumes or measures its own; scenarios draw
+  // these per seed from ranges that differ from its assumptions (docs/synth.md), so the sweep's
+  // ground truth is not the analyzer's model played back.
+  int launch_queue_depth = 1024;      // launches the device holds before a launch blocks
+  double launch_latency_us = 3;       // enqueue → earliest start on an idle stream
+  double graph_node_gap_us = 1;       // between the kernels of a CUDA graph
+  double fused_traffic = 1.0;         // a fused elementwise chain moves this × one member's bytes
+  double h2d_scale = 1.0;             // × the GPU's nominal host-to-device bandwidths
+  double first_bucket_mb = 0;         // DDP's first gradient bucket (real DDP: 1 MB); 0: bucket_mb
+  double batch_handoff_us = 120;      // the loop's time to take a ready batch from the workers
+  double batch_handoff_jitter = 0.2;  // relative spread of its part beyond the first 40 µs
 };
 
 struct ScenarioInfo {
@@ -87,7 +111,10 @@ std::vector<std::string> Fixes();
 struct SimulationSummary {
   int64_t events = 0;
   double mean_step_ms = 0;  // mean ProfilerStep duration, as a profiler sees it
-  double period_ms = 0;     // ground truth: steady-state time per step (work completion)
+  double period_ms = 0;     // steady-state time per step of the device's work completion
+  // Ground truth from the simulator's own clock: the time per step of the profiled steps (the
+  // device's completion period; the host loop's without a GPU).
+  double true_step_ms = 0;
 };
 
 // The GPU work of one step in ms (kernels only, no waits): what scenarios size their problem by.

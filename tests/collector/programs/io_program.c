@@ -5,14 +5,22 @@
  *   loop DIR         prints "ready", then reads DIR/a.bin every 5 ms until killed
  *   handler DIR      as loop, with its own SIGTERM handler that prints "handled" and exits 3
  *   late DIR LIB     installs the handler, then dlopens LIB (the collector, loaded late), loops
+ *   dup DIR          reads DIR/a.bin through descriptors made by dup, dup2, dup3,
+ *                    fcntl(F_DUPFD_CLOEXEC) and fdopen(dup(fd)) (numpy's way), 100 bytes each;
+ *                    prints the byte count
+ *   sigread DIR      for a second, reads DIR/a.bin over and over while a SIGALRM handler fired
+ *                    every 50 us opens and reads DIR/a.bin too (256 bytes), then prints
+ *                    "handler read" when the handler completed reads, and exits 0
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,6 +66,71 @@ static void on_term(int sig) {
   exit(3);
 }
 
+static long read_through_copies(const char* path) {
+  char buf[100];
+  long total = 0;
+  const int fd = open(path, O_RDONLY);
+  if (fd < 0) return -1;
+  const int a = dup(fd);
+  total += read(a, buf, sizeof buf);
+  const int b = dup2(fd, 50);
+  total += read(b, buf, sizeof buf);
+  const int c = dup3(fd, 51, O_CLOEXEC);
+  total += read(c, buf, sizeof buf);
+  const int d = fcntl(fd, F_DUPFD_CLOEXEC, 60);
+  total += read(d, buf, sizeof buf);
+  FILE* f = fdopen(dup(fd), "rb");
+  if (f) {
+    total += (long)fread(buf, 1, sizeof buf, f);
+    fclose(f);
+  }
+  close(a);
+  close(b);
+  close(c);
+  close(d);
+  close(fd);
+  return total;
+}
+
+static char g_alarm_file[4096];
+static volatile long g_alarm_reads;
+
+static void on_alarm(int sig) {
+  (void)sig;
+  const int saved = errno;
+  char buf[256];
+  const int fd = open(g_alarm_file, O_RDONLY);
+  if (fd >= 0) {
+    if (read(fd, buf, sizeof buf) == (ssize_t)sizeof buf) ++g_alarm_reads;
+    close(fd);
+  }
+  errno = saved;
+}
+
+static int read_under_signals(const char* file) {
+  snprintf(g_alarm_file, sizeof g_alarm_file, "%s", file);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, NULL);
+  struct itimerval every = {{0, 50}, {0, 50}};
+  setitimer(ITIMER_REAL, &every, NULL);
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  long total = 0;
+  do {
+    total += read_all(file);
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while (now.tv_sec - start.tv_sec < 1);
+  struct itimerval off;
+  memset(&off, 0, sizeof off);
+  setitimer(ITIMER_REAL, &off, NULL);
+  if (g_alarm_reads > 0 && total > 0) printf("handler read\n");
+  return 0;
+}
+
 static void loop(const char* file) {
   printf("ready\n");
   fflush(stdout);
@@ -99,6 +172,11 @@ int main(int argc, char** argv) {
     return failed;
   }
   if (!strcmp(mode, "loop")) loop(file);
+  if (!strcmp(mode, "sigread")) return read_under_signals(file);
+  if (!strcmp(mode, "dup")) {
+    printf("%ld\n", read_through_copies(file));
+    return 0;
+  }
   if (!strcmp(mode, "handler")) {
     signal(SIGTERM, on_term);
     loop(file);
