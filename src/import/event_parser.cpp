@@ -274,32 +274,35 @@ ArgKey ClassifyArgKey(std::string_view key) {
   return ArgKey::kOther;
 }
 
-// JSON text without whitespace outside strings: "[[1, 2], []]" → "[[1,2],[]]".
+// JSON text without whitespace outside strings: "[[1, 2], []]" → "[[1,2],[]]". Every character
+// JSON allows outside strings, whitespace aside, is above ' '.
 void CompactJson(std::string_view raw, std::string& out) {
-  out.clear();
-  out.reserve(raw.size());
+  out.resize(raw.size());
+  char* o = out.data();
   if (raw.find('"') == std::string_view::npos) {
     // Shapes and strides: numbers and brackets only (most of the arguments by volume).
-    for (char c : raw)
-      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') out.push_back(c);
-    return;
-  }
-  bool in_string = false;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    const char c = raw[i];
-    if (in_string) {
-      out.push_back(c);
-      if (c == '\\' && i + 1 < raw.size()) {
-        out.push_back(raw[++i]);
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
+    for (char c : raw) {
+      *o = c;
+      o += static_cast<unsigned char>(c) > ' ';
     }
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    if (c == '"') in_string = true;
-    out.push_back(c);
+  } else {
+    bool in_string = false;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      const char c = raw[i];
+      *o = c;
+      if (in_string) {
+        ++o;
+        if (c == '\\' && i + 1 < raw.size())
+          *o++ = raw[++i];
+        else if (c == '"')
+          in_string = false;
+      } else {
+        in_string = c == '"';
+        o += static_cast<unsigned char>(c) > ' ';
+      }
+    }
   }
+  out.resize(static_cast<size_t>(o - out.data()));
 }
 
 }  // namespace
@@ -312,7 +315,7 @@ simdjson::error_code EventParser::ReadShapeList(simdjson::ondemand::value v, Arg
   if (auto ec = v.get_array().get(arr)) return ec;
   std::string_view raw;
   if (auto ec = arr.raw_json().get(raw)) return ec;
-  CompactJson(raw, a.shapes[which]);
+  CompactJson(raw, shapes_[which]);
   a.has_shapes = true;
   return SUCCESS;
 }
@@ -432,8 +435,7 @@ simdjson::error_code EventParser::ReadArgs(simdjson::ondemand::object args, Even
           json_type type;
           if ((ec = v.type().get(type)) == SUCCESS && type == json_type::number) {
             double d;
-            if ((ec = v.get_double().get(d)) == SUCCESS)
-              a.numbers.emplace_back(std::string(key), d);
+            if ((ec = v.get_double().get(d)) == SUCCESS) numbers_.emplace_back(std::string(key), d);
           }
         }
         break;
@@ -454,20 +456,10 @@ simdjson::error_code EventParser::Parse(simdjson::ondemand::value element) {
   simdjson::ondemand::object obj;
   if (auto ec = element.get_object().get(obj)) return ec;
 
-  event_.args.numbers.clear();
-  {
-    // Keep the argument buffers' capacity from event to event.
-    std::vector<std::pair<std::string, double>> numbers = std::move(event_.args.numbers);
-    std::string shapes[4];
-    for (int i = 0; i < 4; ++i)
-      shapes[i] = std::move(event_.args.shapes[i]);
-    event_ = Event{};
-    event_.args.numbers = std::move(numbers);
-    for (int i = 0; i < 4; ++i) {
-      event_.args.shapes[i] = std::move(shapes[i]);
-      event_.args.shapes[i].clear();
-    }
-  }
+  event_ = Event{};
+  numbers_.clear();
+  for (std::string& text : shapes_)
+    text.clear();
   Event& e = event_;
   for (auto field : obj) {
     std::string_view key;
@@ -510,7 +502,7 @@ simdjson::error_code EventParser::Parse(simdjson::ondemand::value element) {
 
 void EventParser::AddKernelCounters(const Event& e, const FileTime& ts) {
   counter_values_.clear();
-  for (const auto& [key, value] : e.args.numbers)
+  for (const auto& [key, value] : numbers_)
     counter_values_.push_back({key, value});
   builder_.AddKernelCounters(ts, e.name, e.args.correlation, counter_values_.data(),
                              counter_values_.size());
@@ -622,7 +614,7 @@ void EventParser::Dispatch(Event& e) {
           s.collective = coll_ptr;
           OpShapeRecord shapes;
           if (a.has_shapes) {
-            shapes = {a.shapes[0], a.shapes[1], a.shapes[2], a.shapes[3]};
+            shapes = {shapes_[0], shapes_[1], shapes_[2], shapes_[3]};
             s.shapes = &shapes;
           }
           builder_.AddHostSlice(s);
@@ -675,8 +667,8 @@ void EventParser::Dispatch(Event& e) {
       return;
     }
     case 'C': {
-      for (const auto& [key, value] : a.numbers) {
-        if (a.numbers.size() == 1) {
+      for (const auto& [key, value] : numbers_) {
+        if (numbers_.size() == 1) {
           builder_.AddCounter(*ts, e.name, e.pid.number, value);
         } else {
           counter_name_.assign(e.name);
