@@ -21,7 +21,8 @@ class OpFinder {
   RowIndex FormulaOp(RowIndex slice) {
     if (slice == kNoRow) return kNoRow;
     if (formula_.empty()) formula_.assign(h_.size(), kUnset);
-    std::vector<RowIndex> path;
+    std::vector<RowIndex>& path = path_;
+    path.clear();
     RowIndex found = kNoRow;
     for (RowIndex s = slice; s != kNoRow; s = h_.parent[s]) {
       if (formula_[s] != kUnset) {
@@ -69,6 +70,7 @@ class OpFinder {
   const Trace& trace_;
   const HostSliceTable& h_;
   std::vector<RowIndex> formula_;
+  std::vector<RowIndex> path_;  // FormulaOp's walk up, kept between calls
   std::unordered_map<StringId, bool> has_formula_;
   bool external_built_ = false;
   std::unordered_map<int64_t, RowIndex> by_external_;
@@ -166,6 +168,7 @@ RooflineResult ComputeRoofline(const Trace& trace, const std::vector<KernelClass
           r.counter_mapping.name_mismatches));
   }
 
+  const OpShapeTable& shape_table = trace.op_shapes();
   OpFinder finder(trace);
   std::vector<Instance> instances;
   std::unordered_map<RowIndex, size_t> instance_of;
@@ -193,6 +196,8 @@ RooflineResult ComputeRoofline(const Trace& trace, const std::vector<KernelClass
     if (!windows.Contains(g.start_ns[i]) || classes[i] == KernelClass::kCommunication) continue;
     const TimeNs d = g.duration(i);
     r.kernel_ns += d;
+    // Without recorded arguments or counters no op has work to place on the roofline.
+    if (shape_table.size() == 0 && ct.size() == 0) continue;
     RowIndex slice = g.launch[i];
     if (slice == kNoRow) slice = finder.ByExternalId(g.external_id[i]);
     RowIndex op = finder.FormulaOp(slice);
@@ -236,7 +241,6 @@ RooflineResult ComputeRoofline(const Trace& trace, const std::vector<KernelClass
   };
   constexpr size_t kNoGroup = SIZE_MAX;
   constexpr StringId kNoArguments = UINT32_MAX;
-  const OpShapeTable& shape_table = trace.op_shapes();
   std::unordered_map<CallKey, Call, CallKeyHash> calls;
   std::map<std::string, size_t> group_of;
   std::vector<std::vector<RowIndex>> group_kernels;

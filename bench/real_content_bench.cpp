@@ -167,6 +167,16 @@ void Scan(benchmark::State& state, const std::string& name) {
   }
   simdjson::ondemand::parser parser(json.size());
   size_t values = 0;
+  // One untimed scan first: the parser's buffers are faulted in and the tile is in the caches,
+  // so the yardstick is the scan at its fastest.
+  {
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::value root;
+    if (parser.iterate(json).get(doc) || doc.get_value().get(root) || Visit(root, values)) {
+      state.SkipWithError("simdjson could not scan the tile");
+      return;
+    }
+  }
   for (auto _ : state) {
     const auto start = Clock::now();
     simdjson::ondemand::document doc;
@@ -333,10 +343,15 @@ void PrintTargets() {
     double rss_min = fast->peak_rss_mb, rss_max = fast->peak_rss_mb;
     for (const Run& r : runs["analyze/" + tile])
       rss_min = std::min(rss_min, r.peak_rss_mb), rss_max = std::max(rss_max, r.peak_rss_mb);
-    char scan_mbps[16] = "-", gzip_s[16] = "-";
-    if (scan) std::snprintf(scan_mbps, sizeof scan_mbps, "%.0f", mbps("scan", tile));
-    if (gzip) std::snprintf(gzip_s, sizeof gzip_s, "%.2f", gzip->wall_s);
-    std::printf("%-15s %9.0f %9s %7s %8.2f (%6.2f) %14.0f %11.0f (%7.0f)\n", tile.c_str(),
+    char scan_mbps[32] = "-", gzip_s[32] = "-";
+    const double mb = static_cast<double>(t.json_bytes) / 1e6;
+    if (scan)
+      std::snprintf(scan_mbps, sizeof scan_mbps, "%.0f (%.0f)", mbps("scan", tile),
+                    mb / Slowest(runs["scan/" + tile])->wall_s);
+    if (gzip)
+      std::snprintf(gzip_s, sizeof gzip_s, "%.2f (%.2f)", gzip->wall_s,
+                    Slowest(runs["gzip_dc/" + tile])->wall_s);
+    std::printf("%-15s %9.0f %16s %14s %8.2f (%6.2f) %14.0f %11.0f (%7.0f)\n", tile.c_str(),
                 static_cast<double>(t.json_bytes) / 1e6, scan_mbps, gzip_s, fast->wall_s,
                 slow->wall_s, mbps("analyze", tile), rss_min, rss_max);
   }
