@@ -6,30 +6,10 @@
 
 #include "teye/analyzers/op_work.h"
 
+#include "op_work_operands.h"
+
 namespace teye::op_work {
 namespace {
-
-using Dims = std::vector<int64_t>;
-
-double D(int64_t v) {
-  return static_cast<double>(v);
-}
-
-const OpOperand* Tensor(const OpArguments& a, size_t i) {
-  const OpOperand* op = a.at(i);
-  return op && op->is_tensor() ? op : nullptr;
-}
-
-double Bytes(const OpOperand* op) {
-  return op ? D(op->numel()) * ElementBytes(op->type) : 0.0;
-}
-
-std::string DimsText(const Dims& d) {
-  std::string s;
-  for (size_t i = 0; i < d.size(); ++i)
-    s += fmt::format("{}{}", i ? "x" : "", d[i]);
-  return s.empty() ? "scalar" : s;
-}
 
 // Norms and softmax: `reads` and `writes` tensors the size of the main operand, plus the
 // parameter tensors (weight, bias, running statistics) read once — and written once more by a

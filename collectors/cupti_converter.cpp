@@ -17,6 +17,18 @@
 
 namespace teye::collector::cupti {
 
+uint32_t InternKernelName(StringTable& strings, const char* name) {
+  const size_t len = strnlen(name, 1 << 16);
+  if (len > 2 && name[0] == '_' && name[1] == 'Z' && len < 4096) {
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+    const uint32_t id = status == 0 && demangled ? strings.Intern(demangled) : 0;
+    std::free(demangled);
+    if (id) return id;
+  }
+  return strings.Intern(std::string_view(name, len));
+}
+
 std::string_view ApiBaseName(std::string_view name) {
   // CUPTI appends the API version ("cudaLaunchKernel_v7000"); Kineto and users use the name.
   if (size_t v = name.rfind("_v");
@@ -149,16 +161,7 @@ class ConverterImpl final : public Converter {
   uint32_t KernelName(const char* name) {
     if (!name) return 0;
     if (auto it = kernel_names_.find(name); it != kernel_names_.end()) return it->second;
-    const size_t len = strnlen(name, 1 << 16);
-    uint32_t id = 0;
-    // Demangle C++ names; keep the raw name when it is not mangled, fails, or is huge.
-    if (len > 2 && name[0] == '_' && name[1] == 'Z' && len < 4096) {
-      int status = 0;
-      char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-      if (status == 0 && demangled) id = c_.strings().Intern(demangled);
-      std::free(demangled);
-    }
-    if (!id) id = c_.strings().Intern(std::string_view(name, len));
+    const uint32_t id = InternKernelName(c_.strings(), name);
     if (kernel_names_.size() < (1 << 20)) kernel_names_.emplace(name, id);
     return id;
   }

@@ -13,6 +13,7 @@
 namespace teye::collector {
 
 class Collector;
+class StringTable;
 struct CuptiApi;
 
 namespace cupti {
@@ -28,6 +29,10 @@ class Converter {
 // CUPTI time + offset_ns = host time (while CUPTI's own clock is in use); nullptr when out of
 // memory.
 Converter* NewConverter(Collector& c, const CuptiApi& api, int64_t offset_ns);
+
+// A kernel's symbol as a person reads it, interned: C++ names demangled; the raw name when it is
+// not mangled, demangling fails, or it is huge. Allocates (not for signal handlers).
+uint32_t InternKernelName(StringTable& strings, const char* name);
 
 // "cudaLaunchKernel_v7000" → "cudaLaunchKernel".
 std::string_view ApiBaseName(std::string_view name);

@@ -12,7 +12,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <cxxabi.h>
 #include <dlfcn.h>
 #include <memory>
 #include <mutex>
@@ -21,6 +20,7 @@
 #include "clock.h"
 #include "collector.h"
 #include "counter_record.h"
+#include "cupti_converter.h"
 #include "log.h"
 #include "raw_io.h"
 
@@ -172,15 +172,7 @@ class Session {
   uint32_t KernelName(const char* name) {
     if (!name) return 0;
     if (auto it = names_.find(name); it != names_.end()) return it->second;
-    const size_t len = strnlen(name, 1 << 16);
-    uint32_t id = 0;
-    if (len > 2 && name[0] == '_' && name[1] == 'Z' && len < 4096) {
-      int status = 0;
-      char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-      if (status == 0 && demangled) id = c_.strings().Intern(demangled);
-      std::free(demangled);
-    }
-    if (!id) id = c_.strings().Intern(std::string_view(name, len));
+    const uint32_t id = cupti::InternKernelName(c_.strings(), name);
     if (names_.size() < (1 << 16)) names_.emplace(name, id);
     return id;
   }

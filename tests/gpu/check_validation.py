@@ -38,7 +38,7 @@ PAIRS = {
     "pinned": (0.10, True),
     "sync": (0.20, False),
     "cuda_graph": (0.30, True),
-    "amp_mlp": (1.10, True),
+    "amp_mlp": (0.70, True),
     "amp_conv": (0.20, False),
     "sync_prep": (0.30, True),
 }

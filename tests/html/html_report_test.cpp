@@ -119,6 +119,26 @@ TEST(HtmlReport, EveryCorpusTraceRendersSmall) {
   std::printf("largest corpus report: %zu bytes\n", largest);
 }
 
+// A trace with recorded shapes (ResNet-50 on an H200, kept with the GPU validation data) gets the
+// roofline chart: the roof and its ridge, and one dot per op of the table below it.
+TEST(HtmlReport, RooflineChartDrawsTheOpsOfItsTable) {
+  const std::string trace =
+      std::string(TEYE_SOURCE_DIR) + "/tests/gpu/traces/amp_conv_before.pt.trace.json.gz";
+  const std::string html = RenderHtml(trace, Artifacts() + "report_roofline.html");
+  const size_t chart = html.find("<svg id=\"roofline\"");
+  ASSERT_NE(chart, std::string::npos);
+  const std::string svg = html.substr(chart, html.find("</svg>", chart) - chart);
+  EXPECT_NE(svg.find("<polyline id=\"roof\""), std::string::npos);
+  EXPECT_NE(svg.find("<line id=\"ridge\""), std::string::npos);
+  EXPECT_NE(html.find("NVIDIA H200"), std::string::npos) << "the device whose roofs are drawn";
+  const size_t table = html.find("<table id=\"roofline-ops\">");
+  ASSERT_NE(table, std::string::npos);
+  const std::string rows = html.substr(table, html.find("</table>", table) - table);
+  const size_t dots = Count(svg, "<circle ");
+  EXPECT_GT(dots, 5u);
+  EXPECT_EQ(dots, Count(rows, "<tr>") - 1) << "one dot per op row";
+}
+
 TEST(MarkdownReport, ShortEnoughForAPullRequestComment) {
   auto r = test::RunCommand(test::Teye() + " analyze -f markdown " + kSample);
   ASSERT_EQ(r.exit_code, 0) << r.err;
