@@ -1,6 +1,7 @@
 #include "teye/analyzers/analysis.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -35,7 +36,8 @@ void ExplainRanking(TraceAnalysis& a) {
 // Replays the primary device's steps and runs the recommendation rules.
 void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
               const std::vector<KernelClass>& classes, const DeviceBreakdown& device,
-              ThreadIndex training_thread, TraceAnalysis& a) {
+              ThreadIndex training_thread, const AnalysisOptions& options, TraceAnalysis& a) {
+  PhaseLaps laps(options.timings, "");
   DeviceTimeline host;  // a run without GPU activity: the training thread, no device work
   host.device = kHostTimelineDevice;
   host.main_launch_thread = training_thread;
@@ -46,6 +48,7 @@ void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
   const ReplayGraph graph = BuildReplayGraph(trace, *timeline, a.steps, classes);
   if (graph.steps.empty()) return;
   const ReplayResult baseline = Replay(graph, {});
+  laps.Lap("replay graph");
   RuleContext context{trace,    a.steps, device,   *timeline, classes, a.kernels,
                       a.memcpy, a.comm,  a.stalls, a.memory,  graph,   baseline};
   context.input = &a.input;
@@ -56,7 +59,8 @@ void Diagnose(const Trace& trace, const std::vector<DeviceTimeline>& timelines,
   context.occupancy = &a.occupancy;
   context.host_only = device.device == kHostTimelineDevice;
   a.replay_error = context.ReplayError();
-  a.recommendations = Recommend(context);
+  a.recommendations = Recommend(context, options.executor);
+  laps.Lap("rules");
   ExplainRanking(a);
   if (a.replay_error > 0.15)
     a.notes.push_back(fmt::format(
@@ -146,27 +150,60 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
                                         trace.instants().size() + trace.flows().size() +
                                         trace.gpu_annotations().size());
 
+  // The chain steps → kernel classes → roofline → device timelines → breakdown → bound class →
+  // input cause → diagnosis runs on this thread; analyses that need only part of it run beside
+  // it, as tasks on the executor, as soon as what they need is known. Everything they read is
+  // declared before the groups, which wait for them when they go.
+  std::optional<StepWindows> windows;
+  KernelClassifier builtin;
+  const KernelClassifier& classifier = options.classifier ? *options.classifier : builtin;
+  std::vector<KernelClass> classes;
+  std::vector<DeviceTimeline> timelines;
+  std::optional<RankProcesses> processes;
+  TaskGroup side(options.executor);
+  TaskGroup io(options.executor);  // what the input cause needs, waited for before it
+  auto beside = [&](TaskGroup& group, std::string_view name, auto work) {
+    group.Spawn([&options, name, work] {
+      ScopedPhase phase(options.timings, name, CpuClock::kThread);
+      work();
+    });
+  };
+  beside(side, "analysis: hta temporal", [&] { a.temporal = ComputeHtaTemporal(trace); });
+  beside(side, "analysis: memory headroom", [&] { a.memory = MeasureMemoryHeadroom(trace); });
+
+  PhaseLaps laps(options.timings, "analysis: ", CpuClock::kThread);
   auto steps = DetectSteps(trace, options.steps);
   if (!steps.ok()) return steps.error();
   a.steps = std::move(steps.value());
-  StepWindows windows(a.steps);
-  a.complete_steps = windows.count();
+  windows.emplace(a.steps);
+  a.complete_steps = windows->count();
   a.mean_step_ms = a.steps.duration_ms.mean;
+  beside(side, "analysis: memcpy", [&] { a.memcpy = SummarizeMemcpy(trace, *windows); });
+  processes = FindRankProcesses(trace, a.steps);
+  beside(io, "analysis: io", [&] { a.io = ProfileIo(trace, a.steps, *processes); });
+  laps.Lap("steps");
 
-  KernelClassifier builtin;
-  const KernelClassifier& classifier = options.classifier ? *options.classifier : builtin;
-  const std::vector<KernelClass> classes = classifier.ClassifyTrace(trace);
+  classes = classifier.ClassifyTrace(trace);
+  beside(side, "analysis: kernel stats",
+         [&] { a.kernels = SummarizeKernels(trace, classes, *windows, options.top_kernels); });
+  beside(side, "analysis: communication",
+         [&] { a.comm = SummarizeCommunication(trace, classes, *windows); });
+  beside(side, "analysis: step timeline",
+         [&] { a.timeline = BuildStepTimeline(trace, a.steps, classes); });
+  laps.Lap("kernel classes");
   // The roofline of every device that ran kernels decides which of its kernels are compute and
   // which memory-bound, where the trace gives the evidence (shapes or counters).
   const DevicePeakTable& peaks =
       options.device_peaks ? *options.device_peaks : DevicePeakTable::Builtin();
-  std::vector<RooflineResult> rooflines = ComputeRooflines(trace, classes, windows, peaks);
+  std::vector<RooflineResult> rooflines = ComputeRooflines(trace, classes, *windows, peaks);
   std::vector<int8_t> memory_bound(trace.gpu_ops().size(), -1);
   for (const RooflineResult& r : rooflines)
     for (size_t i = 0; i < memory_bound.size(); ++i)
       if (const int m = r.MemoryBound(i); m >= 0) memory_bound[i] = static_cast<int8_t>(m);
-  const std::vector<DeviceTimeline> timelines = BuildDeviceTimelines(trace, classes, &memory_bound);
+  laps.Lap("roofline");
+  timelines = BuildDeviceTimelines(trace, classes, &memory_bound);
   a.has_gpu_activity = !timelines.empty();
+  laps.Lap("device timelines");
 
   a.breakdown = ComputeBreakdown(trace, a.steps, timelines);
   ThreadIndex training_thread = kNoThread;
@@ -210,29 +247,29 @@ Result<TraceAnalysis> AnalyzeTrace(const Trace& trace, const AnalysisOptions& op
     a.exposed_comm_ms_per_step =
         static_cast<double>(p->total[TimeCategory::kCommunication]) / kNsPerMs / n;
   }
-
-  a.kernels = SummarizeKernels(trace, classes, windows, options.top_kernels);
-  a.memcpy = SummarizeMemcpy(trace, windows);
-  a.comm = SummarizeCommunication(trace, classes, windows);
-  a.temporal = ComputeHtaTemporal(trace);
-  a.timeline = BuildStepTimeline(trace, a.steps, classes);
-
+  beside(side, "analysis: occupancy",
+         [&] { a.occupancy = AnalyzeOccupancy(trace, a.steps, classes, a.primary_device); });
   for (RooflineResult& r : rooflines)
     if (r.device == a.primary_device) a.roofline = std::move(r);
   if (a.primary_device < 0 && !rooflines.empty()) a.roofline = std::move(rooflines.front());
-  a.occupancy = AnalyzeOccupancy(trace, a.steps, classes, a.primary_device);
   a.bound = ClassifyRun(
-      a.breakdown, RooflineEvidenceShare(trace, classes, windows, a.primary_device, memory_bound));
-  a.memory = MeasureMemoryHeadroom(trace);
-  const RankProcesses processes = FindRankProcesses(trace, a.steps);
-  a.resources = ProfileResources(trace, a.steps, processes, a.primary_device, a.gpu_utilization);
-  a.io = ProfileIo(trace, a.steps, processes);
-  a.input =
-      DiagnoseInput({trace, a.steps, processes, a.io, a.resources, a.bound, a.breakdown.Primary()});
-  if (const DeviceBreakdown* p = a.breakdown.Primary(); p && !p->steps.empty()) {
-    a.stalls = FindPeriodicStalls(*p, a.steps);
-    if (options.recommend) Diagnose(trace, timelines, classes, *p, training_thread, a);
+      a.breakdown, RooflineEvidenceShare(trace, classes, *windows, a.primary_device, memory_bound));
+  laps.Lap("breakdown");
+
+  a.resources = ProfileResources(trace, a.steps, *processes, a.primary_device, a.gpu_utilization);
+  io.Wait();
+  a.input = DiagnoseInput(
+      {trace, a.steps, *processes, a.io, a.resources, a.bound, a.breakdown.Primary()});
+  laps.Lap("resources and input");
+
+  const DeviceBreakdown* primary = a.breakdown.Primary();
+  if (primary && !primary->steps.empty()) {
+    a.stalls = FindPeriodicStalls(*primary, a.steps);
+    laps.Lap("periodic stalls");
   }
+  side.Wait();  // the rules read what the analyses beside found
+  if (primary && !primary->steps.empty() && options.recommend)
+    Diagnose(trace, timelines, classes, *primary, training_thread, options, a);
 
   // Per-kernel links served the breakdown and the rules; reports need only the op groups, and a
   // run's analyses stay in memory for every rank.

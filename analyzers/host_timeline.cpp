@@ -169,7 +169,8 @@ DeviceBreakdown ComputeHostBreakdown(const Trace& trace, const StepsResult& step
           reason = TimeCategory::kCommunication;
           evidence = kNoRow;
           evidence_id = collective_name;
-          for (const Interval& iv : collectives.Clip({t, t_next}).intervals())
+          const IntervalSet clipped = collectives.Clip({t, t_next});  // outlives the loop
+          for (const Interval& iv : clipped.intervals())
             if (iv.start == t) t_next = iv.end;
         } else if (const TimeNs c = next_collective_after(t); c < t_next) {
           t_next = c;

@@ -48,8 +48,16 @@ TemporalBreakdown ComputeHtaTemporal(const Trace& trace) {
   }
   const bool filter = step_names.size() >= 2;
   out.dropped_last_step = filter;
+  // "A CPU-side event with this correlation id started before the last step": for almost every
+  // GPU op that event is the runtime call the model linked it to (GpuOpTable::launch, the one
+  // runtime or driver row with its correlation id), so only the other CPU-side events go into a
+  // set (on a Kineto trace: the cpu_ops' correlation 0). A set of every launch's id was most of
+  // this analysis's time on a large trace.
   std::unordered_set<int64_t> early_correlations;
   if (filter) {
+    std::vector<bool> is_launch(h.size(), false);
+    for (size_t i = 0; i < g.size(); ++i)
+      if (g.launch[i] != kNoRow) is_launch[g.launch[i]] = true;
     for (size_t i = 0; i < h.size(); ++i) {
       switch (h.kind[i]) {
         case HostSliceKind::kCpuOp:
@@ -57,13 +65,19 @@ TemporalBreakdown ComputeHtaTemporal(const Trace& trace) {
         case HostSliceKind::kDriver:
         case HostSliceKind::kUserAnnotation:
         case HostSliceKind::kPythonFunction:
-          if (h.start_ns[i] < last_step_start) early_correlations.insert(h.correlation[i]);
+          if (h.start_ns[i] < last_step_start && !is_launch[i])
+            early_correlations.insert(h.correlation[i]);
           break;
         default:
           break;
       }
     }
   }
+  auto launched_early = [&](size_t op) {
+    const RowIndex launch = g.launch[op];
+    if (launch != kNoRow && h.start_ns[launch] < last_step_start) return true;
+    return early_correlations.count(g.correlation[op]) > 0;
+  };
 
   std::vector<Interval> all, compute;
   TimeNs first = INT64_MAX, last = INT64_MIN;
@@ -72,7 +86,7 @@ TemporalBreakdown ComputeHtaTemporal(const Trace& trace) {
     if (g.stream[i] == -1) continue;
     if (filter) {
       if (g.kind[i] == GpuOpKind::kSync) continue;
-      if (!early_correlations.count(g.correlation[i])) continue;
+      if (!launched_early(i)) continue;
     }
     // Times in the file's unit: starts rounded up, ends rounded down.
     TimeNs s = CeilDiv(g.start_ns[i] - zero, unit);

@@ -21,7 +21,8 @@ class OpFinder {
   RowIndex FormulaOp(RowIndex slice) {
     if (slice == kNoRow) return kNoRow;
     if (formula_.empty()) formula_.assign(h_.size(), kUnset);
-    std::vector<RowIndex> path;
+    std::vector<RowIndex>& path = path_;
+    path.clear();
     RowIndex found = kNoRow;
     for (RowIndex s = slice; s != kNoRow; s = h_.parent[s]) {
       if (formula_[s] != kUnset) {
@@ -69,6 +70,7 @@ class OpFinder {
   const Trace& trace_;
   const HostSliceTable& h_;
   std::vector<RowIndex> formula_;
+  std::vector<RowIndex> path_;  // FormulaOp's walk up, kept between calls
   std::unordered_map<StringId, bool> has_formula_;
   bool external_built_ = false;
   std::unordered_map<int64_t, RowIndex> by_external_;
@@ -166,6 +168,7 @@ RooflineResult ComputeRoofline(const Trace& trace, const std::vector<KernelClass
           r.counter_mapping.name_mismatches));
   }
 
+  const OpShapeTable& shape_table = trace.op_shapes();
   OpFinder finder(trace);
   std::vector<Instance> instances;
   std::unordered_map<RowIndex, size_t> instance_of;
@@ -193,6 +196,8 @@ RooflineResult ComputeRoofline(const Trace& trace, const std::vector<KernelClass
     if (!windows.Contains(g.start_ns[i]) || classes[i] == KernelClass::kCommunication) continue;
     const TimeNs d = g.duration(i);
     r.kernel_ns += d;
+    // Without recorded arguments or counters no op has work to place on the roofline.
+    if (shape_table.size() == 0 && ct.size() == 0) continue;
     RowIndex slice = g.launch[i];
     if (slice == kNoRow) slice = finder.ByExternalId(g.external_id[i]);
     RowIndex op = finder.FormulaOp(slice);
@@ -215,37 +220,74 @@ RooflineResult ComputeRoofline(const Trace& trace, const std::vector<KernelClass
     add_counters(in, w);
   }
 
-  // Each call's work, then the groups.
+  // Each call's work, then the groups. A training loop calls the same ops with the same
+  // arguments every step: the work and the group are worked out once per distinct (op name,
+  // recorded arguments) and how its counters decide, then looked up.
+  struct CallKey {
+    StringId name, dims, types, concrete;
+    bool operator==(const CallKey&) const = default;
+  };
+  struct CallKeyHash {
+    size_t operator()(const CallKey& k) const {
+      uint64_t h = k.name * 0x9E3779B97F4A7C15ull;
+      for (StringId id : {k.dims, k.types, k.concrete})
+        h = (h ^ id) * 0xBF58476D1CE4E5B9ull;
+      return static_cast<size_t>(h ^ (h >> 31));
+    }
+  };
+  struct Call {
+    std::optional<OpWork> work;
+    size_t group[4];  // by (counter FLOPs, counter bytes); kNoGroup until first seen
+  };
+  constexpr size_t kNoGroup = SIZE_MAX;
+  constexpr StringId kNoArguments = UINT32_MAX;
+  std::unordered_map<CallKey, Call, CallKeyHash> calls;
   std::map<std::string, size_t> group_of;
   std::vector<std::vector<RowIndex>> group_kernels;
   bool assumed = false, any_shapes = false, any_counters = false;
   for (const Instance& in : instances) {
-    const std::string_view name = trace.str(h.name[in.slice]);
-    std::optional<OpWork> work;
-    if (h.shapes[in.slice] != kNoRow)
-      work = EstimateOpWork(name, DecodeOpArguments(trace, h.shapes[in.slice]));
+    const RowIndex shapes = h.shapes[in.slice];
+    CallKey call_key{h.name[in.slice], kNoArguments, kNoArguments, kNoArguments};
+    if (shapes != kNoRow) {
+      const auto row = static_cast<size_t>(shapes);
+      call_key.dims = shape_table.input_dims[row];
+      call_key.types = shape_table.input_types[row];
+      call_key.concrete = shape_table.concrete_inputs[row];
+    }
+    auto [call, first_call] = calls.try_emplace(call_key);
+    if (first_call) {
+      std::fill(std::begin(call->second.group), std::end(call->second.group), kNoGroup);
+      if (shapes != kNoRow)
+        call->second.work =
+            EstimateOpWork(trace.str(call_key.name), DecodeOpArguments(trace, shapes));
+    }
+    const std::optional<OpWork>& work = call->second.work;
     const int64_t units = in.work_units();
     // SASS FP counters miss Tensor Core math: they replace shapes only off the Tensor Cores.
     const bool counter_flops = units > 0 && in.with_flops == units && !(work && in.tensor_core);
     const bool counter_bytes = units > 0 && in.with_dram == units;
     if (!counter_flops && !counter_bytes && !work) continue;
-    RooflineOp probe;
-    probe.name = std::string(name);
-    probe.shape = work ? work->shape : std::string();
-    probe.kind = work ? std::string(ToString(work->kind)) : std::string("unknown");
-    probe.dtype = work ? work->dtype : DataType::kUnknown;
-    probe.matrix = work ? work->matrix : in.tensor_core;
-    probe.flops_source = counter_flops ? "counters" : work ? "shapes" : "";
-    probe.bytes_source = counter_bytes ? "counters" : work ? "shapes" : "";
-    const std::string key =
-        fmt::format("{}|{}|{}|{}|{}", probe.name, probe.shape, ToString(probe.dtype),
-                    probe.flops_source, probe.bytes_source);
-    auto [it, inserted] = group_of.try_emplace(key, r.ops.size());
-    if (inserted) {
-      r.ops.push_back(std::move(probe));
-      group_kernels.emplace_back();
+    size_t& group = call->second.group[counter_flops * 2 + counter_bytes];
+    if (group == kNoGroup) {
+      RooflineOp probe;
+      probe.name = std::string(trace.str(call_key.name));
+      probe.shape = work ? work->shape : std::string();
+      probe.kind = work ? std::string(ToString(work->kind)) : std::string("unknown");
+      probe.dtype = work ? work->dtype : DataType::kUnknown;
+      probe.matrix = work ? work->matrix : in.tensor_core;
+      probe.flops_source = counter_flops ? "counters" : work ? "shapes" : "";
+      probe.bytes_source = counter_bytes ? "counters" : work ? "shapes" : "";
+      const std::string key =
+          fmt::format("{}|{}|{}|{}|{}", probe.name, probe.shape, ToString(probe.dtype),
+                      probe.flops_source, probe.bytes_source);
+      auto [it, inserted] = group_of.try_emplace(key, r.ops.size());
+      if (inserted) {
+        r.ops.push_back(std::move(probe));
+        group_kernels.emplace_back();
+      }
+      group = it->second;
     }
-    RooflineOp& op = r.ops[it->second];
+    RooflineOp& op = r.ops[group];
     ++op.calls;
     op.kernels += units;
     op.gpu_ns += in.gpu_ns;
@@ -257,7 +299,7 @@ RooflineResult ComputeRoofline(const Trace& trace, const std::vector<KernelClass
     any_shapes |= op.flops_source == "shapes" || op.bytes_source == "shapes";
     any_counters |= counter_flops || counter_bytes;
     for (RowIndex k : in.kernels)
-      group_kernels[it->second].push_back(k);
+      group_kernels[group].push_back(k);
     r.attributed_ns += in.gpu_ns;
   }
 

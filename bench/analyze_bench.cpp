@@ -1,10 +1,11 @@
 // Reader and analyze benchmarks (docs/performance.md): load (read + inflate), read into the
-// model, and a full analysis with its JSON report, on simulated traces of 250 MB and 1 GB.
+// model, and a full analysis with its JSON report, on simulated traces of 250 MB and 1 GB; then
+// the same on real content (real_content_bench.cpp), with the four targets.
 //   TEYE_BENCH_DIR       where the traces are written once (default: <build>/bench-traces)
 //   TEYE_BENCH_SIZES_MB  comma-separated sizes (default: 250,1000)
 // Counters: bytes_per_second over the JSON parsed (inflated), items_per_second over trace
 // events, peak_rss_MB of the process during the benchmark and rss_per_json_byte (peak RSS over
-// the inflated JSON size; the target is at most 1).
+// the inflated JSON size; the target is at most 0.5).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -20,36 +21,21 @@
 #include "teye/import/read_trace.h"
 #include "teye/reports/json_writer.h"
 
+#include "bench_measure.h"
 #include "bench_traces.h"
 #include "input_buffer.h"
+#include "real_content_bench.h"
 
 namespace teye::bench {
 namespace {
-
-// CPU seconds of the whole process (every thread), user + system.
-double ProcessCpuSeconds() {
-  struct rusage u {};
-  ::getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
 
 // Set at the start of each benchmark: the process CPU time the iterations use.
 double cpu_at_start = 0;
 
 // Restarts the kernel's peak-RSS (VmHWM) count at the current RSS, and the CPU clock.
 void StartMeasuring() {
-  ::malloc_trim(0);
-  std::ofstream("/proc/self/clear_refs") << "5";
+  RestartPeakRss();
   cpu_at_start = ProcessCpuSeconds();
-}
-
-double PeakRssMb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
 }
 
 void SetCounters(benchmark::State& state, const BenchTrace& t, int64_t parsed, int64_t events) {
@@ -98,15 +84,20 @@ void Read(benchmark::State& state, const BenchTrace& t) {
 }
 
 void Analyze(benchmark::State& state, const BenchTrace& t) {
+  Executor executor(0);  // as `teye analyze`: one executor for the read and the analysis
   StartMeasuring();
   int64_t parsed = 0, events = 0;
   for (auto _ : state) {
-    auto trace = ReadTraceFile(t.path);
+    ReadOptions read;
+    read.executor = &executor;
+    auto trace = ReadTraceFile(t.path, read);
     if (!trace.ok()) {
       state.SkipWithError(trace.error().ToString().c_str());
       break;
     }
-    auto analysis = AnalyzeTrace(trace.value(), AnalysisOptions{});
+    AnalysisOptions options;
+    options.executor = &executor;
+    auto analysis = AnalyzeTrace(trace.value(), options);
     if (!analysis.ok()) {
       state.SkipWithError(analysis.error().ToString().c_str());
       break;
@@ -164,7 +155,10 @@ int main(int argc, char** argv) {
           ->UseRealTime();
     }
   }
+  RegisterRealContentBenchmarks(TEYE_SHARED_TRACES
+                                "/hta/tests/data/trace_diff/control/control.json.gz");
   benchmark::RunSpecifiedBenchmarks();
+  FinishRealContentBenchmarks();
   benchmark::Shutdown();
   return 0;
 }

@@ -13,16 +13,12 @@ find_package(Threads REQUIRED)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 
-# libdeflate 1.14 ships no CMake config; find it directly.
-find_path(LIBDEFLATE_INCLUDE_DIR libdeflate.h)
-find_library(LIBDEFLATE_LIBRARY NAMES deflate)
-if(NOT LIBDEFLATE_INCLUDE_DIR OR NOT LIBDEFLATE_LIBRARY)
-  message(FATAL_ERROR "libdeflate not found: run 'scripts/setup.sh' or 'apt-get install libdeflate-dev'")
+# ISA-L's igzip inflates gzip traces while they are parsed (streaming, about three times zlib's
+# rate). Debian ships a pkg-config file only.
+pkg_check_modules(ISAL IMPORTED_TARGET libisal)
+if(NOT ISAL_FOUND)
+  message(FATAL_ERROR "ISA-L not found: run 'scripts/setup.sh' or 'apt-get install libisal-dev'")
 endif()
-add_library(teye_libdeflate INTERFACE)
-target_include_directories(teye_libdeflate SYSTEM INTERFACE ${LIBDEFLATE_INCLUDE_DIR})
-target_link_libraries(teye_libdeflate INTERFACE ${LIBDEFLATE_LIBRARY})
-add_library(teye::libdeflate ALIAS teye_libdeflate)
 
 if(TEYE_BUILD_TESTS)
   find_package(GTest REQUIRED)

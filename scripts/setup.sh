@@ -8,7 +8,7 @@ packages=(
   cmake ninja-build g++ make pkg-config
   libsimdjson-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  zlib1g-dev libdeflate-dev libre2-dev libsqlite3-dev
+  zlib1g-dev libisal-dev libre2-dev libsqlite3-dev
   python3
 )
 packages+=("$@")

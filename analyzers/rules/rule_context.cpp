@@ -1,7 +1,5 @@
 #include <algorithm>
 #include <cmath>
-#include <functional>
-#include <future>
 
 #include "teye/analyzers/recommendations.h"
 
@@ -79,15 +77,19 @@ bool WorthReporting(double saving_ms, double mean_step_ms) {
   return saving_ms >= 0.05 && saving_ms >= 0.01 * mean_step_ms;
 }
 
-std::vector<Recommendation> Recommend(const RuleContext& context) {
-  // Rules only read the context and each replays the graph on its own: they run side by side.
-  std::vector<std::future<std::vector<Recommendation>>> fired;
-  for (const RuleInfo& rule : Rules())
-    if (rule.needs_gpu ? !context.host_only : true)
-      fired.push_back(std::async(std::launch::async, rule.evaluate, std::cref(context)));
+std::vector<Recommendation> Recommend(const RuleContext& context, Executor* executor) {
+  // Rules only read the context and each replays the graph on its own: they run side by side,
+  // as tasks on the executor. On a host-only context the rules that need a GPU do not run.
+  const std::vector<RuleInfo>& rules = Rules();
+  std::vector<std::vector<Recommendation>> fired(rules.size());
+  TaskGroup group(executor);
+  for (size_t i = 0; i < rules.size(); ++i)
+    if (!rules[i].needs_gpu || !context.host_only)
+      group.Spawn([&, i] { fired[i] = rules[i].evaluate(context); });
+  group.Wait();
   std::vector<Recommendation> out;
   for (auto& f : fired)
-    for (Recommendation& r : f.get())
+    for (Recommendation& r : f)
       out.push_back(std::move(r));
   // A replayed saving is a measurement of this run; an analytic one is a formula. The formula
   // never outranks the measurement silently: tiers first, then the saving.

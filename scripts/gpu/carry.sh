@@ -2,7 +2,7 @@
 # Builds .gpu_carry/: what the GPU validation run (scripts/gpu/validate.sh) needs on a machine
 # where nothing can be installed — teye and the collector built here with CUPTI, the Python shim,
 # samples/cuda_train built for Hopper (sm_90, plus PTX), and the shared libraries teye links
-# that such a machine lacks (simdjson, fmt, RE2, libdeflate). teye finds them through its RPATH
+# that such a machine lacks (simdjson, fmt, RE2, ISA-L). teye finds them through its RPATH
 # ($ORIGIN/../lib), so no LD_LIBRARY_PATH leaks into the jobs it records.
 #
 #   scripts/gpu/carry.sh            (then name .gpu_carry in the device tool's `carry`)
@@ -27,7 +27,7 @@ strip --strip-debug "$CARRY/bin/teye" "$CARRY/bin/libteye_collector.so"
 # are left to the machine (newer there; carrying older ones would be picked by the jobs too).
 ldd "$CARRY/bin/teye" | awk '/=> \// {print $3}' | while read -r lib; do
   case "$(basename "$lib")" in
-    libsimdjson*|libfmt*|libre2*|libdeflate*) cp -L "$lib" "$CARRY/lib/" ;;
+    libsimdjson*|libfmt*|libre2*|libisal*) cp -L "$lib" "$CARRY/lib/" ;;
   esac
 done
 patchelf --set-rpath '$ORIGIN/../lib' "$CARRY/bin/teye"

@@ -36,6 +36,7 @@ struct AnalyzeOptions {
   unsigned threads = 0;
   std::string max_memory;  // "4G"; empty: no budget
   bool summary_only = false;
+  bool timings = false;
 };
 
 // Directories stand for the trace files directly inside them (*.json, *.json.gz, and Nsight
@@ -85,14 +86,22 @@ int RunAnalyze(const AnalyzeOptions& o) {
     }
     peaks = user.value().Then(DevicePeakTable::Builtin());
   }
+  // The one executor: every rank, its parsers and its rules run on it, --threads caps them all.
+  Executor executor(o.threads);
+  PhaseTimings timings;
+  PhaseTimings* timed = o.timings ? &timings : nullptr;
+  ScopedPhase total(timed, "total");
   ReadOptions read;
-  read.threads = o.threads;
+  read.executor = &executor;
+  read.timings = timed;
   read.time_unit = o.time_unit == "us"   ? TimeUnitChoice::kMicroseconds
                    : o.time_unit == "ns" ? TimeUnitChoice::kNanoseconds
                                          : TimeUnitChoice::kAuto;
   AnalysisOptions analysis;
   analysis.steps.step_regex = o.step_regex;
   analysis.classifier = &classifier;
+  analysis.executor = &executor;
+  analysis.timings = timed;
   if (!o.device_peaks.empty()) analysis.device_peaks = &peaks;
 
   RankRunOptions run;
@@ -131,8 +140,25 @@ int RunAnalyze(const AnalyzeOptions& o) {
     summaries.push_back(std::move(r.summary));
     report.ranks.push_back(std::move(r.analysis));
   }
-  if (o.summary_only) return WriteOutput(o.output, WriteRankSummaries(summaries, kVersion));
-  if (summaries.size() >= 2) report.cross_rank = AnalyzeCrossRank(summaries);
+  // --timings goes to stderr when the run ends, whatever it ends with.
+  struct PrintTimings {
+    PhaseTimings* timings;
+    ScopedPhase& total;
+    ~PrintTimings() {
+      if (!timings) return;
+      total.Stop();
+      std::fprintf(stderr, "%s", timings->Format().c_str());
+    }
+  } print_timings{timed, total};
+  if (o.summary_only) {
+    ScopedPhase write(timed, "report");
+    return WriteOutput(o.output, WriteRankSummaries(summaries, kVersion));
+  }
+  if (summaries.size() >= 2) {
+    ScopedPhase cross(timed, "cross-rank");
+    report.cross_rank = AnalyzeCrossRank(summaries);
+  }
+  ScopedPhase write(timed, "report");
 
   const bool to_tty = o.output.empty() && ::isatty(STDOUT_FILENO);
   std::string text;
@@ -177,11 +203,15 @@ VerbRegistration SetupAnalyze(CLI::App& app) {
       ->check(CLI::IsMember({"auto", "us", "ns"}));
   cmd->add_option("--color", options->color, "Colour in the text report")
       ->check(CLI::IsMember({"auto", "always", "never"}));
-  cmd->add_option("--threads", options->threads, "Parser threads (0: one per core)");
+  cmd->add_option("--threads", options->threads,
+                  "Threads for all of the work: ranks, parsers, rules (0: one per core)");
   cmd->add_option("--max-memory", options->max_memory,
                   "Memory budget for reading ranks in parallel, e.g. 4G (default: no budget)");
   cmd->add_flag("--summary-only", options->summary_only,
                 "Write only the rank summaries that 'teye merge' combines (see docs/scale.md)");
+  cmd->add_flag("--timings", options->timings,
+                "Print where the time went to stderr: read, model build, each analysis, replay "
+                "graph, rules, report (see docs/performance.md)");
   return {cmd, [options] { return RunAnalyze(*options); }};
 }
 

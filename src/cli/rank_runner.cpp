@@ -1,14 +1,12 @@
 #include "rank_runner.h"
 
 #include <algorithm>
-#include <condition_variable>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <malloc.h>
-#include <mutex>
 #include <optional>
 #include <string_view>
-#include <thread>
 
 #include "teye/analyzers/cross_rank.h"
 
@@ -82,94 +80,83 @@ int64_t EstimateRankMemory(const std::string& path) {
 
 Result<std::vector<RankOutcome>> AnalyzeRanks(const std::vector<RankFiles>& paths,
                                               const RankRunOptions& options) {
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const unsigned total_threads = options.read.threads ? options.read.threads : cores;
-  const unsigned workers =
-      std::max(1u, std::min<unsigned>(total_threads, static_cast<unsigned>(paths.size())));
+  if (!options.read.executor) {
+    Executor executor(options.read.threads);
+    RankRunOptions with = options;
+    with.read.executor = &executor;
+    with.analysis.executor = &executor;
+    return AnalyzeRanks(paths, with);
+  }
+  Executor& executor = *options.read.executor;
 
   // One entry per path; a path may hold several ranks (an Nsight Systems export of a job).
   std::vector<std::optional<Result<std::vector<RankOutcome>>>> results(paths.size());
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t next = 0;
-  int64_t in_flight = 0;
-  int running = 0;
-  bool failed = false;
+  // Written by the rank tasks, read by the admission test below (under the executor's lock).
+  std::atomic<int64_t> in_flight{0};
+  std::atomic<unsigned> running{0};
+  std::atomic<bool> failed{false};
 
-  auto worker = [&] {
-    for (;;) {
-      size_t i;
-      int64_t cost;
-      int share;
-      {
-        std::unique_lock lock(mu);
-        if (next >= paths.size() || failed) return;
-        i = next++;
-        cost = EstimateRankMemory(paths[i].main);
-        for (const FoldedFile& f : paths[i].folded)
-          cost += EstimateRankMemory(f.path) - kMemoryPerRank;
-        // Wait until the rank fits in the budget; a rank bigger than the budget runs alone.
-        cv.wait(lock, [&] {
-          return failed || options.max_memory <= 0 || running == 0 ||
-                 in_flight + cost <= options.max_memory;
-        });
-        if (failed) return;
-        in_flight += cost;
-        ++running;
-        share = static_cast<int>(workers);
-      }
-      ReadOptions read = options.read;
-      read.threads = std::max(1u, total_threads / static_cast<unsigned>(share));
-      Result<std::vector<RankOutcome>> outcome = [&]() -> Result<std::vector<RankOutcome>> {
-        // A collector job's rank is its files folded into one trace; any other file may hold
-        // several ranks (an Nsight Systems export of a job).
-        Result<TraceSet> traces = [&]() -> Result<TraceSet> {
-          if (paths[i].folded.empty()) return ReadTraceFileRanks(paths[i].main, read);
-          auto one = ReadRankFiles(paths[i].main, paths[i].folded, read);
-          if (!one.ok()) return one.error();
-          TraceSet set;
-          set.push_back(std::move(one.value()));
-          return set;
-        }();
-        if (!traces.ok()) return traces.error();
-        std::vector<RankOutcome> ranks;
-        for (Trace& trace : traces.value()) {
-          auto analysis = AnalyzeTrace(trace, options.analysis);
-          if (!analysis.ok()) {
-            Error e = analysis.error();
-            if (e.file.empty()) e.file = paths[i].main;
-            return e;
-          }
-          RankOutcome o;
-          o.summary = SummarizeRank(trace, analysis.value(), options.analysis.classifier);
-          o.analysis = std::move(analysis.value());
-          ranks.push_back(std::move(o));
-        }
-        return ranks;
+  // Each rank is a task on the one executor; its parsers and rules are tasks of their own there,
+  // so however many ranks run at once, no more than executor.threads() threads work.
+  auto analyze_rank = [&](size_t i, int64_t cost) {
+    Result<std::vector<RankOutcome>> outcome = [&]() -> Result<std::vector<RankOutcome>> {
+      // A collector job's rank is its files folded into one trace; any other file may hold
+      // several ranks (an Nsight Systems export of a job).
+      Result<TraceSet> traces = [&]() -> Result<TraceSet> {
+        if (paths[i].folded.empty()) return ReadTraceFileRanks(paths[i].main, options.read);
+        auto one = ReadRankFiles(paths[i].main, paths[i].folded, options.read);
+        if (!one.ok()) return one.error();
+        TraceSet set;
+        set.push_back(std::move(one.value()));
+        return set;
       }();
-      // The trace is gone: give its pages back to the system before the next rank is admitted,
-      // or freed arenas would keep them and RSS would grow with every rank.
-      ::malloc_trim(0);
-      {
-        std::lock_guard lock(mu);
-        if (!outcome.ok()) failed = true;
-        results[i] = std::move(outcome);
-        in_flight -= cost;
-        --running;
+      if (!traces.ok()) return traces.error();
+      std::vector<RankOutcome> ranks;
+      for (Trace& trace : traces.value()) {
+        auto analysis = AnalyzeTrace(trace, options.analysis);
+        if (!analysis.ok()) {
+          Error e = analysis.error();
+          if (e.file.empty()) e.file = paths[i].main;
+          return e;
+        }
+        ScopedPhase summary(options.analysis.timings, "rank summary");
+        RankOutcome o;
+        o.summary = SummarizeRank(trace, analysis.value(), options.analysis.classifier);
+        o.analysis = std::move(analysis.value());
+        ranks.push_back(std::move(o));
       }
-      cv.notify_all();
-    }
+      return ranks;
+    }();
+    // The trace is gone: give its pages back to the system before the next rank is admitted,
+    // or freed arenas would keep them and RSS would grow with every rank.
+    ::malloc_trim(0);
+    if (!outcome.ok()) failed = true;
+    results[i] = std::move(outcome);
+    in_flight -= cost;
+    --running;
   };
   // Large buffers straight from mmap, so a finished rank's memory leaves the process at once
   // instead of staying in a thread's malloc arena (glibc otherwise raises this threshold as it
   // goes, and RSS creeps up rank by rank past the budget).
   if (paths.size() > 1) ::mallopt(M_MMAP_THRESHOLD, 1 << 20);
-  std::vector<std::thread> threads;
-  for (unsigned w = 1; w < workers; ++w)
-    threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads)
-    t.join();
+  TaskGroup ranks(&executor);
+  for (size_t i = 0; i < paths.size(); ++i) {
+    int64_t cost = EstimateRankMemory(paths[i].main);
+    for (const FoldedFile& f : paths[i].folded)
+      cost += EstimateRankMemory(f.path) - kMemoryPerRank;
+    // Admit a rank when a thread could take it and it fits in the budget (a rank bigger than
+    // the budget runs alone); meanwhile this thread analyses admitted ranks itself.
+    ranks.WaitUntil([&] {
+      return failed || running == 0 ||
+             (running < executor.threads() &&
+              (options.max_memory <= 0 || in_flight + cost <= options.max_memory));
+    });
+    if (failed) break;
+    in_flight += cost;
+    ++running;
+    ranks.Spawn([&analyze_rank, i, cost] { analyze_rank(i, cost); });
+  }
+  ranks.Wait();
 
   std::vector<RankOutcome> out;
   for (auto& r : results) {

@@ -19,7 +19,9 @@ struct RankOutcome {
 };
 
 struct RankRunOptions {
-  ReadOptions read;  // read.threads: total threads for all ranks (0: one per core)
+  // read.executor (and analysis.executor, the same one) runs every rank, its parsers and its
+  // rules; nullptr: an Executor of read.threads threads (0: one per core) for this call.
+  ReadOptions read;
   AnalysisOptions analysis;
   int64_t max_memory = 0;  // bytes; 0: no budget beyond one rank per thread
 };

@@ -22,14 +22,16 @@ Result<RunSummary> LoadRun(const std::string& path, const RunLoadOptions& option
       return ReadReportSummary(all.str(), path);
     }
   }
+  Executor executor(options.threads);
   ReadOptions read;
-  read.threads = options.threads;
+  read.executor = &executor;
   // A file may hold several ranks (an Nsight Systems export of a job): the first is judged, as
   // for a saved report of several ranks.
   auto traces = ReadTraceFileRanks(path, read);
   if (!traces.ok()) return traces.error();
   AnalysisOptions analysis;
   analysis.steps.step_regex = options.step_regex;
+  analysis.executor = &executor;
   auto result = AnalyzeTrace(traces.value().front(), analysis);
   if (!result.ok()) {
     Error e = result.error();

@@ -27,6 +27,7 @@ struct SynthOptions {
   std::string straggler_cause = "input";
   double slowdown = 3.0;
   bool gzip = false;  // --ranks: write .json.gz files
+  unsigned threads = 0;
   bool list = false;
 };
 
@@ -62,7 +63,8 @@ int RunJob(const SynthOptions& o, const synth::Knobs& k) {
     texts.push_back(std::make_unique<std::ostringstream>());
     outs.push_back(texts.back().get());
   }
-  synth::SimulateJob(k, o.straggler, outs);
+  Executor executor(o.threads);
+  synth::SimulateJob(k, o.straggler, outs, executor);
   for (int r = 0; r < o.ranks; ++r) {
     const std::string path =
         o.output + "/rank" + std::to_string(r) + ".pt.trace.json" + (o.gzip ? ".gz" : "");
@@ -142,6 +144,8 @@ VerbRegistration SetupSynth(CLI::App& app) {
                   "How much slower: multiplies its batch cost (input), kernel times (compute) or "
                   "dispatch, launch and Python time (host)");
   cmd->add_flag("--gzip", o->gzip, "With --ranks: write .json.gz files");
+  cmd->add_option("--threads", o->threads,
+                  "With --ranks: how many ranks are simulated at once (0: one per core)");
   cmd->add_option("-o,--output", o->output, "Output file (.gz to compress); default stdout");
   cmd->add_flag("--list", o->list, "List scenarios and fixes");
   return {cmd, [o] { return RunSynth(*o); }};

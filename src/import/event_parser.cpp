@@ -1,5 +1,14 @@
 #include "event_parser.h"
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+
 #include "kineto_dialect.h"
 #include "number_parse.h"
 
@@ -102,6 +111,26 @@ simdjson::error_code ReadId(simdjson::ondemand::value v, int64_t& number, std::s
   return SUCCESS;
 }
 
+// Offset of the first '"' or '\\' at or after `p`, which lies inside a key of a padded document:
+// reading up to 31 bytes past the key's closing quote stays within the document or its padding.
+size_t QuoteOrBackslash(const char* p) {
+#if defined(__AVX2__)
+  const __m256i quote = _mm256_set1_epi8('"');
+  const __m256i backslash = _mm256_set1_epi8('\\');
+  for (size_t i = 0;; i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const auto mask = static_cast<uint32_t>(_mm256_movemask_epi8(
+        _mm256_or_si256(_mm256_cmpeq_epi8(v, quote), _mm256_cmpeq_epi8(v, backslash))));
+    if (mask) return i + static_cast<size_t>(__builtin_ctz(mask));
+  }
+#else
+  size_t i = 0;
+  while (p[i] != '"' && p[i] != '\\')
+    ++i;
+  return i;
+#endif
+}
+
 // An object key without copying it: keys are compared with constants, and they almost never
 // hold escapes (unescaping every key was ~3% of a read). Escaped keys are unescaped as before.
 template <typename Field>
@@ -109,41 +138,171 @@ simdjson::error_code Key(Field& field, std::string_view& key) {
   simdjson::ondemand::raw_json_string raw;
   if (auto ec = field.key().get(raw)) return ec;
   const char* begin = raw.raw();
-  const char* end = begin;
-  while (*end != '"') {
-    if (*end == '\\') return field.unescaped_key().get(key);
-    ++end;
-  }
-  key = std::string_view(begin, static_cast<size_t>(end - begin));
+  const size_t length = QuoteOrBackslash(begin);
+  if (begin[length] == '\\') return field.unescaped_key().get(key);
+  key = std::string_view(begin, length);
   return simdjson::SUCCESS;
 }
 
-// JSON text without whitespace outside strings: "[[1, 2], []]" → "[[1,2],[]]".
+// The args teye reads, as Kineto writes them (several spellings across versions), then teye's
+// own. Every event has several args and most are not read: a switch on the length first keeps
+// the others to one or two comparisons.
+enum class ArgKey : uint8_t {
+  kOther,
+  kDevice,
+  kStream,
+  kCorrelation,
+  kExternalId,
+  kBytes,
+  kGrid,
+  kBlock,
+  kRegisters,
+  kSharedMemory,
+  kCollectiveName,
+  kDtype,
+  kInElems,
+  kOutElems,
+  kGroupSize,
+  kGroupName,
+  kAlgorithm,
+  kProtocol,
+  kCopyKind,
+  kSize,
+  kSrcKind,
+  kDstKind,
+  kName,
+  kDetail,
+  kMemDeviceType,
+  kMemDeviceId,
+  kMemBytes,
+  kTotalAllocated,
+  kTotalReserved,
+  kInputDims,
+  kInputType,
+  kInputStrides,
+  kConcreteInputs,
+  kEstOccupancy,
+};
+
+ArgKey ClassifyArgKey(std::string_view key) {
+  struct Entry {
+    std::string_view key;
+    ArgKey arg;
+  };
+  static constexpr Entry kKeys[] = {
+      {"device", ArgKey::kDevice},
+      {"stream", ArgKey::kStream},
+      {"correlation", ArgKey::kCorrelation},
+      {"External id", ArgKey::kExternalId},
+      {"external id", ArgKey::kExternalId},
+      {"bytes", ArgKey::kBytes},
+      {"grid", ArgKey::kGrid},
+      {"block", ArgKey::kBlock},
+      {"registers per thread", ArgKey::kRegisters},
+      {"shared memory", ArgKey::kSharedMemory},
+      {"Collective name", ArgKey::kCollectiveName},
+      {"dtype", ArgKey::kDtype},
+      {"In msg nelems", ArgKey::kInElems},
+      {"Out msg nelems", ArgKey::kOutElems},
+      {"Group size", ArgKey::kGroupSize},
+      {"Process Group Name", ArgKey::kGroupName},
+      {"algorithm", ArgKey::kAlgorithm},
+      {"protocol", ArgKey::kProtocol},
+      {"kind", ArgKey::kCopyKind},
+      {"copy_kind", ArgKey::kCopyKind},
+      {"size", ArgKey::kSize},
+      {"src_kind", ArgKey::kSrcKind},
+      {"dst_kind", ArgKey::kDstKind},
+      {"name", ArgKey::kName},
+      {"path", ArgKey::kDetail},
+      {"domain", ArgKey::kDetail},
+      {"Device Type", ArgKey::kMemDeviceType},
+      {"Device Id", ArgKey::kMemDeviceId},
+      {"Bytes", ArgKey::kMemBytes},
+      {"Total Allocated", ArgKey::kTotalAllocated},
+      {"Total Reserved", ArgKey::kTotalReserved},
+      {"Input Dims", ArgKey::kInputDims},
+      {"Input type", ArgKey::kInputType},
+      {"Input Strides", ArgKey::kInputStrides},
+      {"Concrete Inputs", ArgKey::kConcreteInputs},
+      {"est. achieved occupancy %", ArgKey::kEstOccupancy},
+  };
+  // Keys by length (the longest is 25): each length's entries in table order.
+  constexpr size_t kLengths = 32;
+  struct ByLength {
+    uint8_t first[kLengths] = {};
+    uint8_t count[kLengths] = {};
+    uint8_t order[std::size(kKeys)] = {};
+  };
+  static const ByLength by_length = [] {
+    ByLength b;
+    uint8_t n = 0;
+    for (size_t len = 0; len < kLengths; ++len) {
+      b.first[len] = n;
+      for (size_t i = 0; i < std::size(kKeys); ++i)
+        if (kKeys[i].key.size() == len) b.order[n++] = static_cast<uint8_t>(i);
+      b.count[len] = static_cast<uint8_t>(n - b.first[len]);
+    }
+    return b;
+  }();
+  // The first (up to) 8 bytes as a word: a key that is not in the table is told apart by one
+  // comparison of words, without a call to memcmp.
+  auto prefix = [](std::string_view k) {
+    uint64_t w = 0;
+    if (k.size() >= 8)
+      std::memcpy(&w, k.data(), 8);
+    else
+      for (size_t i = 0; i < k.size(); ++i)
+        w |= static_cast<uint64_t>(static_cast<unsigned char>(k[i])) << (8 * i);
+    return w;
+  };
+  static const std::array<uint64_t, std::size(kKeys)> prefixes = [&] {
+    std::array<uint64_t, std::size(kKeys)> p{};
+    for (size_t i = 0; i < std::size(kKeys); ++i)
+      p[i] = prefix(kKeys[i].key);
+    return p;
+  }();
+  if (key.size() >= kLengths) return ArgKey::kOther;
+  const size_t first = by_length.first[key.size()];
+  const size_t count = by_length.count[key.size()];
+  if (count == 0) return ArgKey::kOther;
+  const uint64_t word = prefix(key);
+  for (size_t i = first; i < first + count; ++i) {
+    const size_t k = by_length.order[i];
+    if (prefixes[k] == word && kKeys[k].key == key) return kKeys[k].arg;
+  }
+  return ArgKey::kOther;
+}
+
+// JSON text without whitespace outside strings: "[[1, 2], []]" → "[[1,2],[]]". Every character
+// JSON allows outside strings, whitespace aside, is above ' '.
 void CompactJson(std::string_view raw, std::string& out) {
-  out.clear();
-  out.reserve(raw.size());
+  out.resize(raw.size());
+  char* o = out.data();
   if (raw.find('"') == std::string_view::npos) {
     // Shapes and strides: numbers and brackets only (most of the arguments by volume).
-    for (char c : raw)
-      if (c != ' ' && c != '\n' && c != '\r' && c != '\t') out.push_back(c);
-    return;
-  }
-  bool in_string = false;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    const char c = raw[i];
-    if (in_string) {
-      out.push_back(c);
-      if (c == '\\' && i + 1 < raw.size()) {
-        out.push_back(raw[++i]);
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
+    for (char c : raw) {
+      *o = c;
+      o += static_cast<unsigned char>(c) > ' ';
     }
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;
-    if (c == '"') in_string = true;
-    out.push_back(c);
+  } else {
+    bool in_string = false;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      const char c = raw[i];
+      *o = c;
+      if (in_string) {
+        ++o;
+        if (c == '\\' && i + 1 < raw.size())
+          *o++ = raw[++i];
+        else if (c == '"')
+          in_string = false;
+      } else {
+        in_string = c == '"';
+        o += static_cast<unsigned char>(c) > ' ';
+      }
+    }
   }
+  out.resize(static_cast<size_t>(o - out.data()));
 }
 
 }  // namespace
@@ -156,7 +315,7 @@ simdjson::error_code EventParser::ReadShapeList(simdjson::ondemand::value v, Arg
   if (auto ec = v.get_array().get(arr)) return ec;
   std::string_view raw;
   if (auto ec = arr.raw_json().get(raw)) return ec;
-  CompactJson(raw, a.shapes[which]);
+  CompactJson(raw, shapes_[which]);
   a.has_shapes = true;
   return SUCCESS;
 }
@@ -169,80 +328,117 @@ simdjson::error_code EventParser::ReadArgs(simdjson::ondemand::object args, Even
     simdjson::ondemand::value v;
     if (auto ec = field.value().get(v)) return ec;
     simdjson::error_code ec = SUCCESS;
-    // Keys as Kineto writes them (several spellings across versions), then teye's own.
-    if (key == "device") {
-      ec = ReadInt(v, a.device, &a.has_device);
-    } else if (key == "stream") {
-      ec = ReadInt(v, a.stream, &a.has_stream);
-    } else if (key == "correlation") {
-      ec = ReadInt(v, a.correlation);
-    } else if (key == "External id" || key == "external id") {
-      ec = ReadInt(v, a.external_id);
-    } else if (key == "bytes") {
-      ec = ReadInt(v, a.bytes);
-    } else if (key == "grid") {
-      ec = ReadDims(v, a.grid_blocks);
-    } else if (key == "block") {
-      ec = ReadDims(v, a.block_threads);
-    } else if (key == "registers per thread") {
-      ec = ReadInt(v, a.registers);
-    } else if (key == "shared memory") {
-      ec = ReadInt(v, a.shared_memory);
-    } else if (key == "Collective name") {
-      ec = ReadString(v, a.collective);
-    } else if (key == "dtype") {
-      ec = ReadString(v, a.dtype);
-    } else if (key == "In msg nelems") {
-      ec = ReadInt(v, a.in_elems);
-    } else if (key == "Out msg nelems") {
-      ec = ReadInt(v, a.out_elems);
-    } else if (key == "Group size") {
-      ec = ReadInt(v, a.group_size);
-    } else if (key == "Process Group Name") {
-      ec = ReadString(v, a.group_name);
-    } else if (key == "algorithm") {
-      ec = ReadString(v, a.algorithm);
-    } else if (key == "protocol") {
-      ec = ReadString(v, a.protocol);
-    } else if (key == "kind" || key == "copy_kind") {
-      ec = ReadString(v, a.copy_kind);
-    } else if (key == "size" && a.bytes == 0) {
-      ec = ReadInt(v, a.bytes);  // HIP runtime memcpy calls
-    } else if (key == "src_kind") {
-      ec = ReadString(v, a.src_kind);
-    } else if (key == "dst_kind") {
-      ec = ReadString(v, a.dst_kind);
-    } else if (key == "name") {
-      ec = ReadString(v, a.meta_name);
-    } else if (key == "path" || key == "domain") {
-      ec = ReadString(v, a.detail);
-    } else if (key == "Device Type") {
-      ec = ReadInt(v, a.mem_device_type);
-    } else if (key == "Device Id") {
-      ec = ReadInt(v, a.mem_device_id);
-    } else if (key == "Bytes") {
-      ec = ReadInt(v, a.mem_bytes, &a.has_mem_bytes);
-    } else if (key == "Total Allocated") {
-      ec = ReadInt(v, a.total_allocated);
-    } else if (key == "Total Reserved") {
-      ec = ReadInt(v, a.total_reserved);
-    } else if (key == "Input Dims") {
-      ec = ReadShapeList(v, a, 0);
-    } else if (key == "Input type") {
-      ec = ReadShapeList(v, a, 1);
-    } else if (key == "Input Strides") {
-      ec = ReadShapeList(v, a, 2);
-    } else if (key == "Concrete Inputs") {
-      ec = ReadShapeList(v, a, 3);
-    } else if (key == "est. achieved occupancy %") {
-      ec = ReadInt(v, a.est_occupancy);
-    } else if (e.ph == 'C' || e.ph == 0 || e.cat.empty() || e.cat == kCounterRangeCategory) {
-      // Counter series values (ph may come later in the object: collect anyway).
-      json_type type;
-      if ((ec = v.type().get(type)) == SUCCESS && type == json_type::number) {
-        double d;
-        if ((ec = v.get_double().get(d)) == SUCCESS) a.numbers.emplace_back(std::string(key), d);
-      }
+    switch (ClassifyArgKey(key)) {
+      case ArgKey::kDevice:
+        ec = ReadInt(v, a.device, &a.has_device);
+        break;
+      case ArgKey::kStream:
+        ec = ReadInt(v, a.stream, &a.has_stream);
+        break;
+      case ArgKey::kCorrelation:
+        ec = ReadInt(v, a.correlation);
+        break;
+      case ArgKey::kExternalId:
+        ec = ReadInt(v, a.external_id);
+        break;
+      case ArgKey::kBytes:
+        ec = ReadInt(v, a.bytes);
+        break;
+      case ArgKey::kGrid:
+        ec = ReadDims(v, a.grid_blocks);
+        break;
+      case ArgKey::kBlock:
+        ec = ReadDims(v, a.block_threads);
+        break;
+      case ArgKey::kRegisters:
+        ec = ReadInt(v, a.registers);
+        break;
+      case ArgKey::kSharedMemory:
+        ec = ReadInt(v, a.shared_memory);
+        break;
+      case ArgKey::kCollectiveName:
+        ec = ReadString(v, a.collective);
+        break;
+      case ArgKey::kDtype:
+        ec = ReadString(v, a.dtype);
+        break;
+      case ArgKey::kInElems:
+        ec = ReadInt(v, a.in_elems);
+        break;
+      case ArgKey::kOutElems:
+        ec = ReadInt(v, a.out_elems);
+        break;
+      case ArgKey::kGroupSize:
+        ec = ReadInt(v, a.group_size);
+        break;
+      case ArgKey::kGroupName:
+        ec = ReadString(v, a.group_name);
+        break;
+      case ArgKey::kAlgorithm:
+        ec = ReadString(v, a.algorithm);
+        break;
+      case ArgKey::kProtocol:
+        ec = ReadString(v, a.protocol);
+        break;
+      case ArgKey::kCopyKind:
+        ec = ReadString(v, a.copy_kind);
+        break;
+      case ArgKey::kSize:
+        if (a.bytes == 0) ec = ReadInt(v, a.bytes);  // HIP runtime memcpy calls
+        break;
+      case ArgKey::kSrcKind:
+        ec = ReadString(v, a.src_kind);
+        break;
+      case ArgKey::kDstKind:
+        ec = ReadString(v, a.dst_kind);
+        break;
+      case ArgKey::kName:
+        ec = ReadString(v, a.meta_name);
+        break;
+      case ArgKey::kDetail:
+        ec = ReadString(v, a.detail);
+        break;
+      case ArgKey::kMemDeviceType:
+        ec = ReadInt(v, a.mem_device_type);
+        break;
+      case ArgKey::kMemDeviceId:
+        ec = ReadInt(v, a.mem_device_id);
+        break;
+      case ArgKey::kMemBytes:
+        ec = ReadInt(v, a.mem_bytes, &a.has_mem_bytes);
+        break;
+      case ArgKey::kTotalAllocated:
+        ec = ReadInt(v, a.total_allocated);
+        break;
+      case ArgKey::kTotalReserved:
+        ec = ReadInt(v, a.total_reserved);
+        break;
+      case ArgKey::kInputDims:
+        ec = ReadShapeList(v, a, 0);
+        break;
+      case ArgKey::kInputType:
+        ec = ReadShapeList(v, a, 1);
+        break;
+      case ArgKey::kInputStrides:
+        ec = ReadShapeList(v, a, 2);
+        break;
+      case ArgKey::kConcreteInputs:
+        ec = ReadShapeList(v, a, 3);
+        break;
+      case ArgKey::kEstOccupancy:
+        ec = ReadInt(v, a.est_occupancy);
+        break;
+      case ArgKey::kOther:
+        if (e.ph == 'C' || e.ph == 0 || e.cat.empty() || e.cat == kCounterRangeCategory) {
+          // Counter series values and kernel counters (ph and cat may come later in the object:
+          // collect anyway).
+          json_type type;
+          if ((ec = v.type().get(type)) == SUCCESS && type == json_type::number) {
+            double d;
+            if ((ec = v.get_double().get(d)) == SUCCESS) numbers_.emplace_back(std::string(key), d);
+          }
+        }
+        break;
     }
     if (ec && !IsTypeError(ec)) return ec;
   }
@@ -260,20 +456,10 @@ simdjson::error_code EventParser::Parse(simdjson::ondemand::value element) {
   simdjson::ondemand::object obj;
   if (auto ec = element.get_object().get(obj)) return ec;
 
-  event_.args.numbers.clear();
-  {
-    // Keep the argument buffers' capacity from event to event.
-    std::vector<std::pair<std::string, double>> numbers = std::move(event_.args.numbers);
-    std::string shapes[4];
-    for (int i = 0; i < 4; ++i)
-      shapes[i] = std::move(event_.args.shapes[i]);
-    event_ = Event{};
-    event_.args.numbers = std::move(numbers);
-    for (int i = 0; i < 4; ++i) {
-      event_.args.shapes[i] = std::move(shapes[i]);
-      event_.args.shapes[i].clear();
-    }
-  }
+  event_ = Event{};
+  numbers_.clear();
+  for (std::string& text : shapes_)
+    text.clear();
   Event& e = event_;
   for (auto field : obj) {
     std::string_view key;
@@ -316,7 +502,7 @@ simdjson::error_code EventParser::Parse(simdjson::ondemand::value element) {
 
 void EventParser::AddKernelCounters(const Event& e, const FileTime& ts) {
   counter_values_.clear();
-  for (const auto& [key, value] : e.args.numbers)
+  for (const auto& [key, value] : numbers_)
     counter_values_.push_back({key, value});
   builder_.AddKernelCounters(ts, e.name, e.args.correlation, counter_values_.data(),
                              counter_values_.size());
@@ -428,7 +614,7 @@ void EventParser::Dispatch(Event& e) {
           s.collective = coll_ptr;
           OpShapeRecord shapes;
           if (a.has_shapes) {
-            shapes = {a.shapes[0], a.shapes[1], a.shapes[2], a.shapes[3]};
+            shapes = {shapes_[0], shapes_[1], shapes_[2], shapes_[3]};
             s.shapes = &shapes;
           }
           builder_.AddHostSlice(s);
@@ -481,8 +667,8 @@ void EventParser::Dispatch(Event& e) {
       return;
     }
     case 'C': {
-      for (const auto& [key, value] : a.numbers) {
-        if (a.numbers.size() == 1) {
+      for (const auto& [key, value] : numbers_) {
+        if (numbers_.size() == 1) {
           builder_.AddCounter(*ts, e.name, e.pid.number, value);
         } else {
           counter_name_.assign(e.name);

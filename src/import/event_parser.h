@@ -41,11 +41,7 @@ class EventParser {
     int64_t mem_device_type = -1, mem_device_id = -1, mem_bytes = 0;
     int64_t total_allocated = -1, total_reserved = -1;
     bool has_mem_bytes = false;
-    // `C` counters and `cuda_profiler_range` kernel counters: every numeric arg
-    std::vector<std::pair<std::string, double>> numbers;
-    // cpu_op arguments (record_shapes=True), compacted JSON text; see OpShapeRecord
-    bool has_shapes = false;
-    std::string shapes[4];       // Input Dims, Input type, Input Strides, Concrete Inputs
+    bool has_shapes = false;     // cpu_op arguments were recorded: EventParser::shapes_
     int64_t est_occupancy = -1;  // kernels: "est. achieved occupancy %"
   };
   struct Event {
@@ -63,7 +59,14 @@ class EventParser {
   ThreadKey KeyOf(const Event& e) const;
 
   TraceBuilder& builder_;
+  // The event being parsed: plain values and views, reset for each event.
   Event event_;
+  // Its buffers, kept (with their capacity) from event to event and cleared for each:
+  // `C` counters' and `cuda_profiler_range` kernel counters' numeric args,
+  std::vector<std::pair<std::string, double>> numbers_;
+  // cpu_op arguments (record_shapes=True) as compacted JSON text (see OpShapeRecord): Input Dims,
+  // Input type, Input Strides, Concrete Inputs.
+  std::string shapes_[4];
   std::string counter_name_;
   std::vector<CounterValue> counter_values_;
 };

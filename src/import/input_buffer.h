@@ -1,5 +1,10 @@
 // Loads an input file (or bytes) into one buffer with the padding simdjson needs, inflating
 // gzip transparently. Detection is by content, not by file name.
+//
+// A gzip input is inflated while it is read: its bytes arrive in a reserved range of address
+// space, in slices inflated by tasks on the reader's executor (InflateOn), never more than
+// kInflateAhead bytes past what the reader has given back (DoneBefore) unless it asks for more.
+// Readers that can work on a growing prefix use Prefix(); view() waits for all of it.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +14,7 @@
 #include <string_view>
 
 #include "teye/model/result.h"
+#include "teye/runtime/executor.h"
 
 namespace teye::import {
 
@@ -16,18 +22,36 @@ class InputBuffer {
  public:
   // Readable bytes past size() that are always present and zeroed (simdjson's padding).
   static constexpr size_t kPadding = 64;
+  // How far a gzip input's inflater may run ahead of the reader.
+  static constexpr size_t kInflateAhead = size_t{64} << 20;
 
-  InputBuffer() = default;
-  InputBuffer(InputBuffer&&) noexcept = default;
-  InputBuffer& operator=(InputBuffer&&) noexcept = default;
+  InputBuffer();
+  ~InputBuffer();
+  InputBuffer(InputBuffer&&) noexcept;
+  InputBuffer& operator=(InputBuffer&&) noexcept;
 
-  std::string_view view() const { return {data(), size_}; }
-  const char* data() const { return mapping_ ? mapping_->data : data_.get(); }
-  size_t size() const { return size_; }
+  // The whole input; for a gzip input, waits until it is all inflated.
+  std::string_view view() const;
+  // Where the bytes are (or will be, for a gzip input): stable for the buffer's life.
+  const char* data() const;
+  size_t size() const { return view().size(); }
+  // Bytes [0, n), or all of the input when it is shorter, waiting for the inflater to get that
+  // far. The view may be longer than n.
+  std::string_view Prefix(size_t n) const;
+  // True when every byte of the input is there (always, but for a gzip input being inflated).
+  bool complete() const;
+  // The input's size when known, else an estimate (a gzip trailer's ISIZE): for sizing work.
+  size_t size_hint() const;
 
   bool gzip = false;
-  bool gzip_truncated = false;  // the compressed stream ended early; view() holds what inflated
   int64_t bytes_on_disk = 0;
+  // The compressed stream ended early or was damaged; view() holds what inflated. Waits until the
+  // input is complete.
+  bool gzip_truncated() const;
+
+  // Inflates the rest of a gzip input in slices, as tasks on `executor` (nullptr: on the thread
+  // that waits for bytes). Nothing for other inputs.
+  void InflateOn(Executor* executor) const;
 
   // Takes `n` bytes of storage; the caller fills [0, n).
   char* Allocate(size_t n);
@@ -38,10 +62,14 @@ class InputBuffer {
   // the page faults of a fresh buffer.
   bool Map(int fd, size_t size);
   // The reader is done with bytes [0, end) and will not read them again: the pages there of a
-  // mapped file or of a big (anonymously mapped) buffer leave the process's memory. A file's
-  // pages would be read again from the page cache if touched, a buffer's would read as zeros.
-  // No-op for small buffers.
+  // mapped file, of a big (anonymously mapped) buffer or of an inflated gzip input leave the
+  // process's memory. A file's pages would be read again from the page cache if touched, the
+  // others' would read as zeros. No-op for small buffers.
   void DoneBefore(size_t end) const;
+
+  // Takes `compressed` (gzip bytes) as the input to inflate; inflates the first slice at once.
+  // An error when nothing at all inflates.
+  static Result<InputBuffer> Gunzip(const std::string& name, InputBuffer compressed);
 
  private:
   struct Mapping {
@@ -50,8 +78,10 @@ class InputBuffer {
     size_t released = 0;  // pages below this offset were given back
     ~Mapping();
   };
+  struct Stream;
   std::unique_ptr<char[]> data_;
   std::unique_ptr<Mapping> mapping_;
+  std::unique_ptr<Stream> stream_;
   size_t size_ = 0;
 };
 

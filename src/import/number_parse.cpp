@@ -1,5 +1,6 @@
 #include "number_parse.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -44,13 +45,16 @@ std::optional<FileTime> ParseFileTime(std::string_view token) {
   }
   const size_t digits_begin = i;
   uint64_t whole = 0;
-  while (i < token.size() && token[i] >= '0' && token[i] <= '9') {
+  // The first 18 digits cannot overflow int64 (every timestamp in µs or ns of this century).
+  for (const size_t unchecked = std::min(token.size(), i + 18);
+       i < unchecked && token[i] >= '0' && token[i] <= '9'; ++i)
+    whole = whole * 10 + static_cast<uint64_t>(token[i] - '0');
+  for (; i < token.size() && token[i] >= '0' && token[i] <= '9'; ++i) {
     // Beyond int64: a double is the best that can be done.
     if (__builtin_mul_overflow(whole, uint64_t{10}, &whole) ||
         __builtin_add_overflow(whole, static_cast<uint64_t>(token[i] - '0'), &whole) ||
         whole > static_cast<uint64_t>(INT64_MAX))
       return FromDouble(token);
-    ++i;
   }
   if (i == digits_begin) return std::nullopt;
   // Fraction: keep three digits, round on the fourth.
@@ -98,6 +102,18 @@ std::optional<FileTime> ParseFileTime(std::string_view token) {
 
 std::optional<int64_t> ParseInteger(std::string_view token, bool from_string) {
   if (token.empty()) return std::nullopt;
+  {
+    // The common case first: an optional '-' and up to 18 digits, which cannot overflow.
+    const bool negative = token[0] == '-';
+    const size_t begin = negative ? 1 : 0;
+    if (token.size() > begin && token.size() - begin <= 18) {
+      int64_t v = 0;
+      size_t i = begin;
+      for (; i < token.size() && token[i] >= '0' && token[i] <= '9'; ++i)
+        v = v * 10 + (token[i] - '0');
+      if (i == token.size()) return negative ? -v : v;
+    }
+  }
   int64_t value = 0;
   if (from_string && token.size() > 2 && token[0] == '0' && (token[1] == 'x' || token[1] == 'X')) {
     uint64_t u = 0;

@@ -37,9 +37,12 @@ Result<Trace> FirstRank(Result<TraceSet> set) {
 // Folding is for the collector's output, which is Chrome trace JSON.
 std::optional<Error> ParseChromeFile(const std::string& path, const ReadOptions& options,
                                      TraceBuilder& builder) {
+  ScopedPhase load(options.timings, "load");
   auto input = import::LoadInputFile(path);
+  load.Stop();
   if (!input.ok()) return input.error();
-  const std::string_view head = input.value().view().substr(0, 64);
+  input.value().InflateOn(options.executor);  // gzip: inflated while it is parsed
+  const std::string_view head = input.value().Prefix(64).substr(0, 64);
   const size_t p = import::SkipWhitespace(head, 0);
   if (p >= head.size() || head[p] != '{')
     return Error{"not a Chrome trace JSON object (teye's collector writes those)", path, 0};
@@ -49,19 +52,37 @@ std::optional<Error> ParseChromeFile(const std::string& path, const ReadOptions&
 }  // namespace
 
 Result<TraceSet> ReadTraceFileRanks(const std::string& path, const ReadOptions& options) {
+  if (!options.executor) {
+    Executor executor(options.threads);
+    ReadOptions with = options;
+    with.executor = &executor;
+    return ReadTraceFileRanks(path, with);
+  }
   // An SQLite export is read in place by SQLite, not loaded whole like a JSON trace.
   if (path != "-" && import::IsSqliteFile(path)) return import::ReadNsysSqliteFile(path, options);
   if (auto cpu = CheckCpu(path)) return *cpu;
+  ScopedPhase load(options.timings, "load");
   auto input = import::LoadInputFile(path);
+  load.Stop();
   if (!input.ok()) return input.error();
+  input.value().InflateOn(options.executor);  // gzip: inflated while it is parsed
   return import::ReadWithRegistry(input.value(), path, options);
 }
 
 Result<TraceSet> ReadTraceBytesRanks(std::string_view name, std::string_view bytes,
                                      const ReadOptions& options) {
+  if (!options.executor) {
+    Executor executor(options.threads);
+    ReadOptions with = options;
+    with.executor = &executor;
+    return ReadTraceBytesRanks(name, bytes, with);
+  }
   if (auto cpu = CheckCpu(std::string(name))) return *cpu;
+  ScopedPhase load(options.timings, "load");
   auto input = import::LoadInputBytes(name, bytes);
+  load.Stop();
   if (!input.ok()) return input.error();
+  input.value().InflateOn(options.executor);
   return import::ReadWithRegistry(input.value(), std::string(name), options);
 }
 
@@ -77,6 +98,12 @@ Result<Trace> ReadTraceBytes(std::string_view name, std::string_view bytes,
 Result<Trace> ReadRankFiles(const std::string& main, const std::vector<FoldedFile>& folded,
                             const ReadOptions& options) {
   if (folded.empty()) return ReadTraceFile(main, options);
+  if (!options.executor) {
+    Executor executor(options.threads);
+    ReadOptions with = options;
+    with.executor = &executor;
+    return ReadRankFiles(main, folded, with);
+  }
   if (auto cpu = CheckCpu(main)) return *cpu;
   TraceBuilder builder;
   if (auto error = ParseChromeFile(main, options, builder)) return *error;
@@ -94,7 +121,8 @@ Result<Trace> ReadRankFiles(const std::string& main, const std::vector<FoldedFil
     builder.Merge(std::move(part));
     builder.info().processes.push_back(std::move(process));
   }
-  return std::move(builder).Build();
+  ScopedPhase build(options.timings, "model build");
+  return std::move(builder).Build(options.executor);
 }
 
 }  // namespace teye

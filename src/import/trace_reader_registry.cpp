@@ -40,7 +40,7 @@ constexpr TraceReaderEntry kReaders[] = {
 
 Result<TraceSet> ReadWithRegistry(const InputBuffer& input, const std::string& name,
                                   const ReadOptions& options) {
-  std::string_view head = input.view().substr(0, 4096);
+  std::string_view head = input.Prefix(4096).substr(0, 4096);
   for (const auto& entry : kReaders) {
     if (!entry.sniff(head)) continue;
     if (!entry.read) return Error{std::string(entry.hint), name, 0};

@@ -109,6 +109,64 @@ TEST(InputMapping, BigGzipIsInflatedIntoAMappingAndReadLikeBytes) {
   std::remove(path.c_str());
 }
 
+// A gzip input of several inflate slices (InputBuffer::Stream::kSlice, 4 MB) is parsed while it
+// is inflated: with parsers on two threads or one, in one gzip member or three, the model is the
+// one the plain text gives.
+TEST(InputMapping, GzipInflatedWhileItIsParsed) {
+  const std::string text = BigTrace(60000);
+  ASSERT_GT(text.size(), size_t{16} << 20);
+  auto plain = ReadTraceBytes("mem.json", text);
+  ASSERT_TRUE(plain.ok());
+  // Three members: gzip of the first third, then of the rest in two parts.
+  const size_t a = text.size() / 3, b = 2 * text.size() / 3;
+  const std::string members = Gzip(std::string_view(text).substr(0, a)) +
+                              Gzip(std::string_view(text).substr(a, b - a)) +
+                              Gzip(std::string_view(text).substr(b));
+  for (const std::string& gz : {Gzip(text), members}) {
+    const std::string path = WriteTemp(gz, "stream.json.gz");
+    for (unsigned threads : {1u, 2u}) {
+      ReadOptions o;
+      o.chunk_bytes = 256 << 10;
+      o.threads = threads;
+      auto read = ReadTraceFile(path, o);
+      ASSERT_TRUE(read.ok()) << read.error().ToString();
+      const Trace& t = read.value();
+      EXPECT_TRUE(t.info().gzip);
+      EXPECT_EQ(t.info().bytes_parsed, static_cast<int64_t>(text.size()));
+      EXPECT_FALSE(t.stats().truncated);
+      EXPECT_TRUE(t.stats().warnings.empty());
+      EXPECT_EQ(t.gpu_ops().start_ns, plain.value().gpu_ops().start_ns);
+      EXPECT_EQ(t.gpu_ops().launch, plain.value().gpu_ops().launch);
+      EXPECT_EQ(t.host_slices().start_ns, plain.value().host_slices().start_ns);
+    }
+    std::remove(path.c_str());
+  }
+}
+
+// A gzip file cut off mid-write (the job was killed) is read up to its last complete event,
+// with the gzip warning and the truncation noted, however far the inflater had got.
+TEST(InputMapping, GzipCutShortWhileItIsParsed) {
+  const std::string text = BigTrace(60000);
+  const std::string gz = Gzip(text);
+  const std::string path = WriteTemp(gz.substr(0, gz.size() * 3 / 5), "cut.json.gz");
+  for (unsigned threads : {1u, 2u}) {
+    ReadOptions o;
+    o.chunk_bytes = 256 << 10;
+    o.threads = threads;
+    auto read = ReadTraceFile(path, o);
+    ASSERT_TRUE(read.ok()) << read.error().ToString();
+    const Trace& t = read.value();
+    EXPECT_TRUE(t.stats().truncated);
+    ASSERT_FALSE(t.stats().warnings.empty());
+    EXPECT_NE(t.stats().warnings.front().find("gzip stream ends early"), std::string::npos);
+    // About 3/5 of the events survive (the trace compresses evenly), and no partial event.
+    EXPECT_GT(t.gpu_ops().size(), 60000u * 2 / 5);
+    EXPECT_LT(t.gpu_ops().size(), 60000u * 4 / 5);
+    EXPECT_EQ(t.stats().TotalLost(), 0);
+  }
+  std::remove(path.c_str());
+}
+
 TEST(InputMapping, SizesAtAndNearPageBoundaries) {
   const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
   const size_t base = (BigTrace(8000).size() / page + 2) * page;

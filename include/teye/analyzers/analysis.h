@@ -23,6 +23,8 @@
 #include "teye/analyzers/steps.h"
 #include "teye/analyzers/transfer_stats.h"
 #include "teye/model/trace.h"
+#include "teye/runtime/executor.h"
+#include "teye/runtime/phase_timings.h"
 
 namespace teye {
 
@@ -32,6 +34,8 @@ struct AnalysisOptions {
   const KernelClassifier* classifier = nullptr;  // nullptr: the built-in table
   bool recommend = true;  // build the replay graph and run the recommendation rules
   const DevicePeakTable* device_peaks = nullptr;  // nullptr: the built-in table
+  Executor* executor = nullptr;     // where independent work runs (nullptr: on this thread)
+  PhaseTimings* timings = nullptr;  // when set: one phase per analysis ("analysis: steps", ...)
 };
 
 struct DeviceSummary {

@@ -19,6 +19,7 @@
 #include "teye/analyzers/roofline.h"
 #include "teye/analyzers/steps.h"
 #include "teye/analyzers/transfer_stats.h"
+#include "teye/runtime/executor.h"
 
 namespace teye {
 
@@ -87,9 +88,10 @@ struct RuleInfo {
 // The catalogue, in no particular order (ranking is by saving).
 const std::vector<RuleInfo>& Rules();
 
-// Runs every rule (on a host-only context, those that do not need a GPU); returns what fired,
-// replayed savings first, then analytic ones, then those that save no time, each by saving.
-std::vector<Recommendation> Recommend(const RuleContext& context);
+// Runs every rule (on a host-only context, those that do not need a GPU) as tasks on `executor`
+// (nullptr: one after the other); returns what fired, replayed savings first, then analytic ones,
+// then those that save no time, each by saving.
+std::vector<Recommendation> Recommend(const RuleContext& context, Executor* executor = nullptr);
 
 // Smallest saving worth reporting: 1% of the step, and at least 50 µs.
 bool WorthReporting(double saving_ms, double mean_step_ms);

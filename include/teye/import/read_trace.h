@@ -11,12 +11,18 @@
 #include "teye/model/result.h"
 #include "teye/model/trace.h"
 #include "teye/model/trace_builder.h"
+#include "teye/runtime/executor.h"
+#include "teye/runtime/phase_timings.h"
 
 namespace teye {
 
 struct ReadOptions {
   TimeUnitChoice time_unit = TimeUnitChoice::kAuto;
-  unsigned threads = 0;                  // parser threads; 0 = one per core
+  // Where the parallel parsers and the model's sorts run. nullptr: on an Executor of `threads`
+  // threads made for this one read (0 = one per core).
+  Executor* executor = nullptr;
+  unsigned threads = 0;
+  PhaseTimings* timings = nullptr;  // when set: phases "load", "read" and "model build"
   size_t chunk_bytes = size_t{4} << 20;  // work unit of the parallel parser (Nsight Systems
                                          // exports: chunk_bytes / 32 rows)
 };

@@ -1,10 +1,10 @@
 // Interned strings: every distinct string is stored once and named by a dense StringId.
 #pragma once
 
+#include <cstdint>
 #include <deque>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "teye/model/types.h"
@@ -30,13 +30,17 @@ class StringPool {
 
  private:
   std::string_view Store(std::string_view s);
+  void Grow();
 
   // Shared append-only storage: a block is filled up to its reserved capacity, never beyond, so
   // it never reallocates.
   std::deque<std::string> blocks_;
   std::deque<std::string> large_;  // strings too long to share a block
   std::vector<std::string_view> views_;
-  std::unordered_map<std::string_view, StringId> index_;
+  // Open addressing, linear probing: each slot holds the high 32 bits of a string's hash and its
+  // id + 1 (0: empty). Every event interns a few strings, so this is on the reader's hot path.
+  std::vector<uint64_t> slots_;
+  size_t used_ = 0;
 };
 
 }  // namespace teye

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "teye/model/trace.h"
+#include "teye/runtime/executor.h"
 
 namespace teye {
 
@@ -147,8 +148,9 @@ class TraceBuilder {
 
   size_t pending_rows() const;
 
-  // Resolves units, pairs halves, sorts, nests and links; the builder is empty afterwards.
-  Trace Build() &&;
+  // Resolves units, pairs halves, sorts, nests and links; the builder is empty afterwards. Its
+  // independent steps run as tasks on `executor` (nullptr: one after the other, on this thread).
+  Trace Build(Executor* executor = nullptr) &&;
 
  private:
   // One `B`/`E`/`b`/`e` half waiting to be paired.

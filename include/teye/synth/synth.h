@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "teye/model/result.h"
+#include "teye/runtime/executor.h"
 
 namespace teye::synth {
 
@@ -125,9 +126,10 @@ SimulationSummary Simulate(const Knobs& knobs, std::ostream& out);
 // A job of knobs.world_size ranks run in lockstep, so a collective ends on every rank once the
 // last rank has arrived plus the transfer time, as NCCL's do: ranks wait for a straggler inside
 // their communication kernels. Rank `straggler` (-1: none) gets the knobs' slowdown, the others
-// none. outs[r] receives rank r's trace.
+// none. outs[r] receives rank r's trace. The ranks run on `executor` (Executor::RunTogether).
 std::vector<SimulationSummary> SimulateJob(const Knobs& knobs, int straggler,
-                                           const std::vector<std::ostream*>& outs);
+                                           const std::vector<std::ostream*>& outs,
+                                           Executor& executor);
 Result<StragglerCause> ParseStragglerCause(const std::string& text);
 
 }  // namespace teye::synth

@@ -88,8 +88,8 @@ std::optional<Error> ReadNvtxDomains(Database& db, ExportTables& tables);
 
 // Opens another read-only connection to the same export, for a scanning thread.
 using ConnectionFactory = std::function<Result<Database>()>;
-// Runs `scans`, each cut into rowid ranges (options.chunk_bytes / 32 rows), on `db` and up to
-// options.threads - 1 more connections; appends the rows to `sink` in table order, the same
+// Runs `scans`, each cut into rowid ranges (options.chunk_bytes / 32 rows), on `db` and, as
+// tasks on options.executor, up to its threads() - 1 more connections; appends the rows to `sink` in table order, the same
 // whatever the thread count. An error when a query fails (locked, damaged).
 std::optional<Error> RunScans(const std::vector<TableScan>& scans, Database& db,
                               const ConnectionFactory& open, const ReadOptions& options,
@@ -98,8 +98,9 @@ std::optional<Error> RunScans(const std::vector<TableScan>& scans, Database& db,
 std::optional<Error> ReadNames(Database& db, const ExportTables& tables, RowSink& sink);
 void AddDevices(Database& db, RowSink& sink);  // TARGET_INFO_* device properties
 
-// One Trace per rank (see nsys_reader.h), folding processes without GPU work into a rank.
+// One Trace per rank (see nsys_reader.h), folding processes without GPU work into a rank; the
+// models are built on `executor`.
 TraceSet AssembleRanks(RowSink& sink, const ExportTables& tables, const std::string& name,
-                       int64_t bytes_on_disk);
+                       int64_t bytes_on_disk, Executor* executor);
 
 }  // namespace teye::import::nsys

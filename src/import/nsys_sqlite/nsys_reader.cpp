@@ -21,6 +21,7 @@ constexpr std::string_view kEventTables[] = {
 Result<TraceSet> ReadDatabase(Database& db, const nsys::ConnectionFactory& open,
                               const std::string& name, int64_t bytes_on_disk,
                               const ReadOptions& options) {
+  ScopedPhase read(options.timings, "read");
   if (auto e = db.LoadSchema()) return *e;
   if (!db.HasTable("StringIds"))
     return Error{
@@ -59,7 +60,9 @@ Result<TraceSet> ReadDatabase(Database& db, const nsys::ConnectionFactory& open,
   if (auto e = nsys::RunScans(host, db, open, options, sink)) return *e;
   if (auto e = nsys::ReadNames(db, tables, sink)) return *e;
   nsys::AddDevices(db, sink);
-  return nsys::AssembleRanks(sink, tables, name, bytes_on_disk);
+  read.Stop();
+  ScopedPhase build(options.timings, "model build");
+  return nsys::AssembleRanks(sink, tables, name, bytes_on_disk, options.executor);
 }
 
 Error IoError(const std::string& path, const std::string& what) {

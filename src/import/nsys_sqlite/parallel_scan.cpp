@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
-#include <thread>
 
 #include "export_context.h"
 
@@ -65,8 +64,7 @@ Result<std::vector<Chunk>> CutIntoChunks(Database& db, const std::vector<TableSc
 std::optional<Error> RunScans(const std::vector<TableScan>& scans, Database& db,
                               const ConnectionFactory& open, const ReadOptions& options,
                               RowSink& sink) {
-  const unsigned threads =
-      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = options.executor ? options.executor->threads() : 1;
   const int64_t chunk_rows =
       std::max(kMinChunkRows, static_cast<int64_t>(options.chunk_bytes) / kBytesPerRowGuess);
   auto cut = CutIntoChunks(db, scans, chunk_rows);
@@ -97,19 +95,26 @@ std::optional<Error> RunScans(const std::vector<TableScan>& scans, Database& db,
     }
   };
 
+  // Helpers are tasks on the executor, each with a connection of its own; one that starts after
+  // the chunks ran out returns at once.
   const unsigned helpers =
       std::min<unsigned>(std::max(1u, threads), static_cast<unsigned>(chunks.size())) - 1;
-  std::vector<Result<Database>> connections;
+  TaskGroup group(options.executor);
   for (unsigned h = 0; h < helpers; ++h) {
-    connections.push_back(open());
-    if (!connections.back().ok()) return connections.back().error();
+    group.Spawn([&] {
+      if (next >= chunks.size()) return;
+      Result<Database> connection = open();
+      if (!connection.ok()) {
+        std::lock_guard lock(mu);
+        if (!error) error = connection.error();
+        next = chunks.size();
+        return;
+      }
+      work(connection.value());
+    });
   }
-  std::vector<std::thread> pool;
-  for (auto& c : connections)
-    pool.emplace_back(work, std::ref(c.value()));
   work(db);
-  for (auto& t : pool)
-    t.join();
+  group.Wait();
   return error;
 }
 

@@ -67,7 +67,7 @@ std::vector<std::pair<int64_t, DistributedInfo>> NumberRanks(const RowSink& sink
 }  // namespace
 
 TraceSet AssembleRanks(RowSink& sink, const ExportTables& tables, const std::string& name,
-                       int64_t bytes_on_disk) {
+                       int64_t bytes_on_disk, Executor* executor) {
   std::vector<std::string> notes;
   std::vector<std::pair<int64_t, DistributedInfo>> ranks;
   if (sink.gpu_pids.empty()) {
@@ -115,7 +115,7 @@ TraceSet AssembleRanks(RowSink& sink, const ExportTables& tables, const std::str
                                    std::to_string(ranks.size()) +
                                    " processes that launched GPU work in this export");
     b.SetDistributed(std::move(distributed));
-    out.push_back(std::move(b).Build());
+    out.push_back(std::move(b).Build(executor));
   }
   std::stable_sort(out.begin(), out.end(),
                    [](const Trace& a, const Trace& b) { return a.rank() < b.rank(); });
