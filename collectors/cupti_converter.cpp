@@ -293,9 +293,9 @@ class ConverterImpl final : public Converter {
     Commit<MemcpyRecord>();
   }
 
-  // The fields CUPTI's memcpy and peer-to-peer memcpy records share.
-  template <typename CuptiMemcpy>
-  void FillMemcpy(const CuptiMemcpy& m, MemcpyRecord* r) {
+  // The fields CUPTI's memcpy, peer-to-peer memcpy and memset records share.
+  template <typename CuptiRecord, typename Record>
+  void FillStreamOp(const CuptiRecord& m, Record* r) {
     r->start = static_cast<uint64_t>(Ns(m.start));
     r->end = static_cast<uint64_t>(Ns(m.end));
     r->bytes = m.bytes;
@@ -305,6 +305,11 @@ class ConverterImpl final : public Converter {
     r->stream = m.streamId;
     r->correlation = m.correlationId;
     r->graph_id = m.graphId;
+  }
+
+  template <typename CuptiMemcpy>
+  void FillMemcpy(const CuptiMemcpy& m, MemcpyRecord* r) {
+    FillStreamOp(m, r);
     r->copy_kind = m.copyKind;
     r->src_kind = m.srcKind;
     r->dst_kind = m.dstKind;
@@ -316,16 +321,8 @@ class ConverterImpl final : public Converter {
     NoteContext(m.contextId, m.deviceId);
     auto* r = Begin<MemsetRecord>(RecordType::kMemset);
     if (!r) return;
-    r->start = static_cast<uint64_t>(Ns(m.start));
-    r->end = static_cast<uint64_t>(Ns(m.end));
-    r->bytes = m.bytes;
-    r->external_id = ExternalId(m.correlationId);
-    r->device = static_cast<int32_t>(m.deviceId);
-    r->context = m.contextId;
-    r->stream = m.streamId;
-    r->correlation = m.correlationId;
+    FillStreamOp(m, r);
     r->value = m.value;
-    r->graph_id = m.graphId;
     r->memory_kind = m.memoryKind;
     r->async = (m.flags & CUPTI_ACTIVITY_FLAG_MEMSET_ASYNC) != 0;
     Commit<MemsetRecord>();

@@ -15,11 +15,31 @@ bool LooksLikeDriverApi(std::string_view name) {
 
 using MaybeScan = Result<std::optional<TableScan>>;
 
+// Host-call tables select start, end and globalTid first.
+enum HostCallColumn { kCallStart, kCallEnd, kCallGlobalTid };
+
+// A host call's slice on its thread, with its times; its builder is null when a time is missing
+// (counted as skipped).
+std::pair<TraceBuilder*, HostSliceRecord> ReadCallSlice(const Statement& row, RowSink& sink) {
+  auto [b, thread] = sink.Thread(row.Int(kCallGlobalTid));
+  b->stats().events_seen++;
+  HostSliceRecord s;
+  if (row.IsNull(kCallStart) || row.IsNull(kCallEnd)) {
+    b->stats().Count(SkipReason::kMissingTimestamp);
+    return {nullptr, s};
+  }
+  const int64_t start = row.Int(kCallStart);
+  s.ts = FileTime{start, 0};
+  s.dur = FileTime{row.Int(kCallEnd) - start, 0};
+  s.thread = thread;
+  return {b, s};
+}
+
 MaybeScan ApiScan(Database& db, const ExportTables& t, std::string_view table_name, bool driver) {
   const std::string table(table_name);
   if (!db.HasTable(table)) return std::optional<TableScan>();
   if (auto e = RequireColumns(db, table, {"start", "end", "globalTid", "nameId"})) return *e;
-  enum { kStart, kEnd, kGlobalTid, kCorrelation, kNameId, kEventClass };
+  enum { kGlobalTid = kCallGlobalTid, kCorrelation, kNameId, kEventClass };
   const bool has_class = db.HasColumn(table, "eventClass");
   return std::optional(TableScan{
       table,
@@ -28,24 +48,15 @@ MaybeScan ApiScan(Database& db, const ExportTables& t, std::string_view table_na
                      {"start", "end", "globalTid", "correlationId", "nameId", "eventClass"}) +
           " FROM " + table,
       [&t, driver, has_class](const Statement& row, RowSink& sink) {
+        auto [b, s] = ReadCallSlice(row, sink);
+        if (!b) return;
         const int64_t global_tid = row.Int(kGlobalTid);
-        auto [b, thread] = sink.Thread(global_tid);
-        b->stats().events_seen++;
-        if (row.IsNull(kStart) || row.IsNull(kEnd)) {
-          b->stats().Count(SkipReason::kMissingTimestamp);
-          return;
-        }
-        HostSliceRecord s;
-        const int64_t start = row.Int(kStart);
-        s.ts = FileTime{start, 0};
-        s.dur = FileTime{row.Int(kEnd) - start, 0};
         s.name = StripApiVersion(t.strings.Get(row.Int(kNameId)));
         const bool is_driver =
             driver || (has_class ? row.Int(kEventClass) == t.enums.driver_event_class
                                  : LooksLikeDriverApi(s.name));
         s.kind = is_driver ? HostSliceKind::kDriver : HostSliceKind::kRuntime;
         s.category = is_driver ? "cuda_driver" : "cuda_runtime";
-        s.thread = thread;
         // Correlation ids are per process: a process folded into another (it launched no GPU
         // work) must not lend its ids to the other's kernels.
         if (t.gpu_pids.count(DecodeGlobalTid(global_tid).pid))
@@ -70,26 +81,17 @@ MaybeScan OsRuntimeScan(Database& db, const ExportTables& t) {
   const std::string table(kOsrtTable);
   if (!db.HasTable(table)) return std::optional<TableScan>();
   if (auto e = RequireColumns(db, table, {"start", "end", "globalTid", "nameId"})) return *e;
-  enum { kStart, kEnd, kGlobalTid, kNameId, kReturn };
+  enum { kGlobalTid = kCallGlobalTid, kNameId, kReturn };
   return std::optional(TableScan{
       table,
       "SELECT " + SelectList(db, table, {"start", "end", "globalTid", "nameId", "returnValue"}) +
           " FROM " + table,
       [&t](const Statement& row, RowSink& sink) {
+        auto [b, s] = ReadCallSlice(row, sink);
+        if (!b) return;
         const int64_t global_tid = row.Int(kGlobalTid);
-        auto [b, thread] = sink.Thread(global_tid);
-        b->stats().events_seen++;
-        if (row.IsNull(kStart) || row.IsNull(kEnd)) {
-          b->stats().Count(SkipReason::kMissingTimestamp);
-          return;
-        }
-        HostSliceRecord s;
-        const int64_t start = row.Int(kStart);
-        s.ts = FileTime{start, 0};
-        s.dur = FileTime{row.Int(kEnd) - start, 0};
         s.name = t.strings.Get(row.Int(kNameId));
         s.category = "osrt";
-        s.thread = thread;
         const int64_t ret = row.Int(kReturn);
         if (IsIoCall(s.name)) {
           s.kind = HostSliceKind::kIo;
